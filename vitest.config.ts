@@ -1,0 +1,16 @@
+import { readFileSync } from "node:fs";
+import { defineConfig } from "vitest/config";
+
+const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
+
+export default defineConfig({
+  define: { __VERSION__: JSON.stringify(pkg.version) },
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: "forks",
+    // e2e tests spawn servers; two workers match the two cores here.
+    maxWorkers: 2,
+  },
+});
