@@ -60,6 +60,8 @@ export interface Config {
   executionBackend: ExecutionBackendName;
   anthropicApiKey: string;
   anthropicBaseUrl: string | null;
+  /** SDK retries for 429/5xx/connection errors before a run fails. */
+  apiMaxRetries: number;
   claudeCode: ClaudeCodeConfig;
   federationEnabled: boolean;
   federationConfigPath: string | null;
@@ -190,6 +192,7 @@ export const ENV_VARS = [
   "CLAUDE_AGENT_MCP_WORKSPACE_TOOLS",
   "CLAUDE_AGENT_MCP_DEFAULT_WAIT_SECONDS",
   "CLAUDE_AGENT_MCP_PROGRESS_INTERVAL",
+  "CLAUDE_AGENT_MCP_API_MAX_RETRIES",
 ] as const;
 
 export const LEGACY_ENV_VARS: Record<string, string> = {
@@ -316,7 +319,9 @@ export function loadConfig(opts: LoadOptions = {}): ConfigResult {
   } else if (explicit) {
     problems.push(`--env-file: file not found: ${show(candidate)}`);
   }
-  const env: Record<string, string | undefined> = { ...fileEnv, ...realEnv };
+  // Real environment variables win over the file; an empty one counts as unset.
+  const env: Record<string, string | undefined> = { ...fileEnv };
+  for (const [k, v] of Object.entries(realEnv)) if (v !== undefined && v !== "") env[k] = v;
 
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -542,6 +547,7 @@ export function loadConfig(opts: LoadOptions = {}): ConfigResult {
     executionBackend,
     anthropicApiKey,
     anthropicBaseUrl: env.ANTHROPIC_BASE_URL || null,
+    apiMaxRetries: int("CLAUDE_AGENT_MCP_API_MAX_RETRIES", 2, 0, 10),
     claudeCode,
     federationEnabled,
     federationConfigPath,

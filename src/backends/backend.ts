@@ -30,14 +30,21 @@ export class BackendError extends Error {
   /** Conversation produced before the failure (kept so a continuation sees it). */
   transcript: TranscriptMessage[] = [];
   usage?: Usage;
-  constructor(code: string, message: string, failureClass: FailureClass, failureCode: string) {
+  constructor(
+    code: string,
+    message: string,
+    failureClass: FailureClass,
+    failureCode: string,
+    /** Overrides the class default (e.g. an overloaded API is unavailable but worth a retry). */
+    retryable?: boolean,
+  ) {
     super(message);
     this.name = "BackendError";
     this.code = code;
     this.failure = {
       failure_class: failureClass,
       failure_code: failureCode,
-      retryable: RETRYABLE_CLASSES.has(failureClass),
+      retryable: retryable ?? RETRYABLE_CLASSES.has(failureClass),
       fallback_recommended: true,
     };
   }
