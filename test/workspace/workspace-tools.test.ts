@@ -57,6 +57,7 @@ describe("tool sets", () => {
       expect(t.description.length).toBeGreaterThan(20);
       expect(t.inputSchema).toMatchObject({ type: "object" });
       expect(t.inputSchema).not.toHaveProperty("$schema");
+      expect(JSON.stringify(t.inputSchema)).not.toContain(String(Number.MAX_SAFE_INTEGER));
       expect(t.readOnly).toBe(!["write_file", "edit_file"].includes(t.name));
     }
     expect((general[0].inputSchema as { required: string[] }).required).toEqual(["path"]);

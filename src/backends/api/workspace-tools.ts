@@ -118,9 +118,20 @@ function failure(message: string, auditPath?: string): ToolOutcome {
   };
 }
 
+/** JSON Schema for the model, without `$schema` and zod's MAX_SAFE_INTEGER bounds on integers. */
 function inputSchemaOf(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>;
+  for (const prop of Object.values((rest.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+    if (prop.maximum === Number.MAX_SAFE_INTEGER) delete prop.maximum;
+  }
   return rest;
+}
+
+/** 262144 -> "256 KiB" for descriptions and messages the model reads. */
+function size(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }
 
 function parseInput<T>(tool: string, schema: z.ZodType<T>, input: unknown): T | string {
@@ -245,7 +256,7 @@ function readFileTool(ws: Workspace): AgentTool {
   return {
     name: "read_file",
     description:
-      `Read a UTF-8 text file in the workspace. Files up to ${cap} bytes are returned whole; read bigger ` +
+      `Read a UTF-8 text file in the workspace. Files up to ${size(cap)} are returned whole; read bigger ` +
       "ones in parts with offset/limit (in lines, or bytes with unit='bytes'). Binary files are reported, not shown.",
     inputSchema: inputSchemaOf(ReadFileInput),
     readOnly: true,
@@ -491,7 +502,7 @@ const SearchFilesInput = z.object({
     .optional()
     .describe("Text to find inside files (a literal unless regex is true)"),
   regex: z.boolean().default(false).describe("Treat content as a JavaScript regular expression"),
-  case_sensitive: z.boolean().default(false),
+  case_sensitive: z.boolean().default(false).describe("Match letter case exactly; default false"),
   max_results: z.number().int().min(1).optional().describe("Most results to return"),
 });
 
@@ -546,7 +557,7 @@ function searchFilesTool(ws: Workspace): AgentTool {
     description:
       "Find files in the workspace by name glob and/or by content (literal text, or a regex with regex=true). " +
       `Returns matching paths, or path:line: text for content matches, at most ${L.maxSearchResults}. ` +
-      `Skips binary files, files over ${L.maxSearchFileBytes} bytes, symlinks, .git and node_modules.`,
+      `Skips binary files, files over ${size(L.maxSearchFileBytes)}, symlinks, .git and node_modules.`,
     inputSchema: inputSchemaOf(SearchFilesInput),
     readOnly: true,
     source: "workspace",
@@ -823,7 +834,7 @@ function writeFileTool(ws: Workspace): AgentTool {
     name: "write_file",
     description:
       "Create or overwrite a file in the workspace with the given content; missing parent directories " +
-      `are created. At most ${cap} bytes. Prefer edit_file for changing part of an existing file.`,
+      `are created. At most ${size(cap)}. Prefer edit_file for changing part of an existing file.`,
     inputSchema: inputSchemaOf(WriteFileInput),
     readOnly: false,
     source: "workspace",
