@@ -151,6 +151,12 @@ describe("read_file", () => {
     expectError(await call("read_file", { path: "/dev/null" }), /outside the allowed directories/);
   });
 
+  it("says so for an empty file", async () => {
+    await fs.writeFile(path.join(sb.ws, "empty.txt"), "");
+    expect((await call("read_file", { path: "empty.txt" })).content).toBe("(empty.txt is empty)");
+    expect((await call("read_file", { path: "empty.txt", limit: 10 })).content).toBe("(empty.txt is empty)");
+  });
+
   it("reports binary files with their size instead of dumping them", async () => {
     const out = await call("read_file", { path: "image.png" });
     expect(out.isError).toBe(false);

@@ -378,6 +378,7 @@ async function readLines(
   if (end < size) bytes = bytes.subarray(0, utf8Boundary(bytes));
   end = start + bytes.length;
   let text = bytes.toString("utf8");
+  if (size === 0) return success(`(${shown} is empty)`, { path: shown, bytes: 0 });
   const shownLines = countLines(text);
   if (skip > 0 || end < size) {
     const range = shownLines > 0 ? `lines ${skip + 1}-${skip + shownLines}` : "no complete lines";
