@@ -521,7 +521,11 @@ export class SessionService {
   /** Waits for a run as the calling tool: honours wait_seconds, cancellation and progress. */
   async awaitRun(run: ActiveRun, ctx: CallContext, workflow: Workflow, profile: ProfileName): Promise<Envelope> {
     const listener = ctx.onProgress;
-    if (listener) run.listeners.add(listener);
+    if (listener) {
+      run.listeners.add(listener);
+      // The run may have reported its first step before this call got to listen.
+      listener(run.lastMessage);
+    }
     const onAbort = () => this.abortRun(run, "cancelled");
     if (ctx.signal) {
       if (ctx.signal.aborted) onAbort();
