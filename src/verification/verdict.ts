@@ -57,6 +57,8 @@ const VERDICT_WORDS: ReadonlyArray<[RegExp, Verdict]> = [
   [/^insufficient/, "insufficient_evidence"],
 ];
 const RUNS_ON = /^[\p{L}\p{N}_/|-]/u;
+// `pass | fail_closed`, `pass or fail`: a restated choice, not an answer.
+const ALTERNATIVES = /^\s*(?:[|/]|or\s)/iu;
 
 /** Strip the emphasis, code marks, quotes and brackets models wrap around a verdict value. */
 function stripVerdictMarks(s: string): string {
@@ -68,7 +70,9 @@ export function normalizeVerdictWord(value: string): Verdict | null {
   const v = stripVerdictMarks(value).toLowerCase();
   for (const [re, verdict] of VERDICT_WORDS) {
     const m = re.exec(v);
-    if (m && !RUNS_ON.test(v.slice(m[0].length))) return verdict;
+    if (!m) continue;
+    const rest = v.slice(m[0].length);
+    return RUNS_ON.test(rest) || ALTERNATIVES.test(rest) ? null : verdict;
   }
   return null;
 }
