@@ -9,7 +9,7 @@ import {
   type FailureDetails,
   RETRYABLE_CLASSES,
 } from "../backends/backend.js";
-import type { EvidenceEntry } from "./evidence.js";
+import type { EvidenceEntry, EvidenceFile } from "./evidence.js";
 import { type Assessment, assess, assessUnavailable, type PreflightLint, type Verdict } from "./taxonomy.js";
 import type { ModelVerdict, ResolvedVerdict, VerdictLists } from "./verdict.js";
 
@@ -184,6 +184,34 @@ export function rejectedOutcome(
     ),
     errors: [error],
     warnings: [...(ctx.warnings ?? [])],
+  };
+}
+
+/**
+ * Existing evidence paths outside the allowed directories (or escaping them through a symlink):
+ * policy_denied before any session, one error per refused path, nothing of them read.
+ */
+export function refusedEvidenceOutcome(
+  ctx: ResultContext & { refused: readonly Pick<EvidenceFile, "path" | "denial">[] },
+): VerifyOutcome {
+  const errors = ctx.refused.map((f) => ({
+    code: "policy_denied",
+    message: f.denial ?? `Evidence path '${f.path}' is outside the allowed directories`,
+  }));
+  return {
+    ok: false,
+    summary: errors[0]?.message ?? "Evidence refused by policy",
+    result: buildResult(
+      "fail_closed",
+      NO_LISTS,
+      assess("fail_closed", ctx.preflight),
+      null,
+      false,
+      ctx,
+      null,
+    ),
+    errors,
+    warnings: [],
   };
 }
 

@@ -77,7 +77,8 @@ export function normalizeVerdictWord(value: string): Verdict | null {
   return null;
 }
 
-const BULLET = /^\s*(?:[-•+]|\*(?!\*)|\d{1,3}[.)])\s*(.*)$/u;
+const BULLET = /^\s*(?:[-•+]|\*(?!\*)|\d{1,3}[.)](?=\s|$))\s*(.*)$/u;
+const INLINE_BULLET = /^\s*(?:[-•+*]|\d{1,3}[.)])\s+(.*)$/u;
 const PLACEHOLDER = /^(?:none|n\/a|na|nil|null|nothing)[.!]?$/iu;
 
 function cleanItem(s: string): string | null {
@@ -91,7 +92,8 @@ function cleanItem(s: string): string | null {
 function readList(lines: string[], start: number, inline: string): string[] {
   const items: string[] = [];
   // `**FINDINGS:** item` leaves the closing bold marks in front of the inline item.
-  const first = cleanItem(inline.replace(/^[\s*]+/u, ""));
+  const afterLabel = inline.trimStart().replace(/^\*\*(?=\s|$)/u, "");
+  const first = cleanItem(INLINE_BULLET.exec(afterLabel)?.[1] ?? afterLabel);
   if (first !== null) items.push(first);
   let previousWasItem = first !== null;
   for (let i = start + 1; i < lines.length; i++) {
@@ -278,6 +280,19 @@ export function submitVerdictAgentTool(): AgentTool {
         : { content: `${r.error}. Call submit_verdict again with a valid input.`, isError: true };
     },
   };
+}
+
+/**
+ * Whether a run produced anything to judge. Blank text with a submit_verdict call is an answer;
+ * blank text without one is the v1.1.2 "empty response" failure, not a verdict.
+ */
+export function hasAnswer(opts: {
+  outputText: string;
+  toolCalls?: ReadonlyArray<{ name: string; input: unknown }>;
+}): boolean {
+  return (
+    opts.outputText.trim() !== "" || (opts.toolCalls ?? []).some((c) => c.name === SUBMIT_VERDICT_TOOL.name)
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   emptyOutputFailure,
   failedRunOutcome,
   missingEvidenceOutcome,
+  refusedEvidenceOutcome,
   rejectedOutcome,
   unavailableOutcome,
   type VerifyOutcome,
@@ -342,6 +343,32 @@ describe("classifyFailure", () => {
     it("keeps the message of an unexpected error, bounded", () => {
       const f = classifyFailure(new Error("odd thing happened"), "api");
       expect(f.summary).toContain("odd thing happened");
+    });
+  });
+});
+
+describe("refused evidence", () => {
+  it("one policy_denied error per refused path, full shape", () => {
+    const o = refusedEvidenceOutcome({
+      ...ctx,
+      refused: [
+        { path: "/etc/passwd", denial: "Path '/etc/passwd' is outside the allowed directories (/w)" },
+        { path: "x", denial: null },
+      ],
+    });
+    expectShape(o);
+    expect(o).toMatchObject({
+      ok: false,
+      summary: "Path '/etc/passwd' is outside the allowed directories (/w)",
+    });
+    expect(o.errors).toEqual([
+      { code: "policy_denied", message: "Path '/etc/passwd' is outside the allowed directories (/w)" },
+      { code: "policy_denied", message: "Evidence path 'x' is outside the allowed directories" },
+    ]);
+    expect(o.result).toMatchObject({
+      verdict: "fail_closed",
+      verification_performed: false,
+      failure_class: null,
     });
   });
 });

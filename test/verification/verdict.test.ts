@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   applyFailClosed,
   fromSubmitVerdict,
+  hasAnswer,
   normalizeVerdictWord,
   parseVerdictText,
   resolveVerdict,
@@ -160,6 +161,13 @@ describe("list parsing", () => {
     });
   });
 
+  it("strips a bullet from an inline item but keeps numbers and bold text", () => {
+    expect(parseVerdictText("FINDINGS: - only item").findings).toEqual(["only item"]);
+    expect(parseVerdictText("FINDINGS: 1.5 s latency").findings).toEqual(["1.5 s latency"]);
+    expect(parseVerdictText("FINDINGS: **bold** claim").findings).toEqual(["**bold** claim"]);
+    expect(parseVerdictText("FINDINGS:\n1.5 s latency\n").findings).toEqual([]);
+  });
+
   it("accepts an inline item after the label and markdown around the label", () => {
     const r = parseVerdictText("**FINDINGS:** the file exists\n- and is valid\n**Restrictions**: none\n");
     expect(r.findings).toEqual(["the file exists", "and is valid"]);
@@ -195,6 +203,15 @@ describe("list parsing", () => {
   it("handles CRLF line endings", () => {
     const r = parseVerdictText("VERDICT: pass\r\nFINDINGS:\r\n- one\r\n- two\r\n");
     expect(r).toMatchObject({ model_verdict: "pass", findings: ["one", "two"] });
+  });
+});
+
+describe("hasAnswer", () => {
+  it("blank text is no answer unless submit_verdict was called", () => {
+    expect(hasAnswer({ outputText: "  \n" })).toBe(false);
+    expect(hasAnswer({ outputText: "", toolCalls: [{ name: "read_file", input: {} }] })).toBe(false);
+    expect(hasAnswer({ outputText: "", toolCalls: [{ name: "submit_verdict", input: {} }] })).toBe(true);
+    expect(hasAnswer({ outputText: "VERDICT: pass" })).toBe(true);
   });
 });
 
