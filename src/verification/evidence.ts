@@ -55,6 +55,9 @@ export interface EvidenceEntry {
   sha256: string | null;
 }
 
+/** Default budgets: enough for typical source/config/log evidence, far below the model's context. */
+export const DEFAULT_EVIDENCE_LIMITS = { perFileMaxBytes: 100 * 1024, totalMaxBytes: 400 * 1024 } as const;
+
 const BINARY_SNIFF_BYTES = 8000;
 
 async function sha256Of(file: string): Promise<string> {
