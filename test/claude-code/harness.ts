@@ -205,11 +205,27 @@ export function workflowBlock(fields: Record<string, unknown>): string {
   return `<mediated_workflow_request>\n${JSON.stringify(body)}\n</mediated_workflow_request>`;
 }
 
+/** True while the process exists and is not a zombie (a reaped-later zombie is dead for us). */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return true;
+  }
+}
+
+/** Waits until the pid is gone (or the time is up); returns whether it is still alive. */
+export async function stillAliveAfter(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!pidAlive(pid)) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return pidAlive(pid);
 }

@@ -113,7 +113,7 @@ export function createClaudeCodeBackend(
     version: null as string | null,
     error: null as string | null,
   };
-  const cliCheck = checkClaudeCli(cliPath).then((r) => {
+  const cliCheck = checkClaudeCli(cliPath, env).then((r) => {
     cli.state = r.ok ? "ok" : "failed";
     cli.version = r.version ?? null;
     cli.error = r.error ?? null;
@@ -318,7 +318,9 @@ export function createClaudeCodeBackend(
         return fail("claude_code_empty_response", "claude CLI exited 0 but printed nothing");
       return fail(
         "claude_code_unparseable_response",
-        `claude CLI output is not the expected JSON (${o.garbageLines} unparseable line(s)): ${snippet(o.stdout, 200)}`,
+        o.garbageLines
+          ? `claude CLI output is not the expected JSON (${o.garbageLines} unparseable line(s)): ${snippet(o.stdout, 200)}`
+          : "claude CLI printed no result object",
       );
     };
 

@@ -277,7 +277,10 @@ export interface CliCheck {
 }
 
 /** `claude --version`, bounded at 10 s: the startup check, `doctor`, and the status snapshot. */
-export async function checkClaudeCli(cliPath: string): Promise<CliCheck> {
+export async function checkClaudeCli(
+  cliPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CliCheck> {
   if (!cliPath)
     return { ok: false, error: "claude CLI not found (set CLAUDE_AGENT_MCP_CLAUDE_CODE_CLI_PATH)" };
   const target = spawnTarget(cliPath, ["--version"]);
@@ -289,7 +292,7 @@ export async function checkClaudeCli(cliPath: string): Promise<CliCheck> {
       forceKillAfterDelay: 1000,
       shell: target.shell,
       windowsHide: true,
-      env: childEnv(process.env, { inheritApiKey: false, apiKey: "" }),
+      env: childEnv(env, { inheritApiKey: false, apiKey: "" }),
       extendEnv: false,
     });
     if (r.timedOut) return { ok: false, error: `no response to \`${cliPath} --version\` within 10 seconds` };
