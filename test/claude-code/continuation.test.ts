@@ -79,9 +79,8 @@ describe("native resume", () => {
       reason: "resume_failed",
       reconstruction_version: "v1.0.0",
     });
-    expect(String((r.resultExtras?.continuation as Record<string, unknown>).resume_error)).toContain(
-      "No conversation found",
-    );
+    const continuation = r.resultExtras?.continuation as Record<string, unknown>;
+    expect(String(continuation.resume_error)).toContain("No conversation found");
     expect(r.warnings.some((w) => w.includes("Native resume"))).toBe(true);
     const types = h.events.map((e) => e.type);
     expect(types).toEqual([
