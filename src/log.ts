@@ -43,14 +43,16 @@ export function createLogger(opts: LogOptions): Logger {
         ],
         censor: "[redacted]",
       },
-      hooks: secrets.length
+      ...(secrets.length
         ? {
-            logMethod(args, method) {
-              const scrubbed = args.map((a) => (typeof a === "string" ? scrub(a, secrets) : a));
-              method.apply(this, scrubbed as Parameters<typeof method>);
+            hooks: {
+              logMethod(args, method) {
+                const scrubbed = args.map((a) => (typeof a === "string" ? scrub(a, secrets) : a));
+                method.apply(this, scrubbed as Parameters<typeof method>);
+              },
             },
           }
-        : undefined,
+        : {}),
     },
     dest,
   );

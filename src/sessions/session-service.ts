@@ -99,7 +99,13 @@ export interface RunSpec {
   /** Turns the raw result into the envelope's `result` and summary (verify overrides it). */
   finish?: (outcome: RunOutcome) => FinishedRun;
   /** Shapes the `result` of a failed run (verify keeps its full result shape on every path). */
-  fail?: (error: ErrorObject, status: SessionStatus, metrics: Metrics) => { result: Record<string, unknown>; summary?: string };
+  fail?: (
+    error: ErrorObject,
+    status: SessionStatus,
+    metrics: Metrics,
+  ) => { result: Record<string, unknown>; summary?: string; errors?: ErrorObject[] };
+  /** Replaces the profile's system prompt (verification brings its own). */
+  systemPrompt?: string;
 }
 
 export interface RunOutcome {
@@ -186,7 +192,7 @@ export class SessionService {
 
     const tools = input.allow_tools === false ? [] : await this.toolsFor(profile, wd.path);
     const now = iso();
-    const sessionId = newSessionId();
+    const sessionId = this.newSessionId();
     const startEvents: NewEvent[] = [
       {
         type: "user_input",
@@ -338,7 +344,7 @@ export class SessionService {
         workflow: spec.workflow,
         profileName: spec.profile.name,
         readOnly: spec.profile.readOnly,
-        systemPrompt: spec.profile.systemPrompt,
+        systemPrompt: spec.systemPrompt ?? spec.profile.systemPrompt,
         prompt: spec.prompt,
         history: spec.history,
         sessionSummary: spec.session.summary_latest,
@@ -466,7 +472,7 @@ export class SessionService {
       summary: shaped?.summary ?? error.message,
       result: shaped?.result ?? { output_text: "", metrics },
       warnings: [...spec.warnings],
-      errors: [error],
+      errors: shaped?.errors ?? [error],
     });
     const failEvents: NewEvent[] = [
       ...events,
@@ -668,6 +674,10 @@ export class SessionService {
     return profile.readOnly ? all.filter((t) => t.readOnly) : all;
   }
 
+  newSessionId(): string {
+    return `sess_${randomUUID().replace(/-/g, "").slice(0, 20)}`;
+  }
+
   lockExpiry(): string {
     return new Date(Date.now() + this.config.lockTtlSeconds * 1000).toISOString();
   }
@@ -724,9 +734,6 @@ export function iso(): string {
   return new Date().toISOString();
 }
 
-function newSessionId(): string {
-  return `sess_${randomUUID().replace(/-/g, "").slice(0, 20)}`;
-}
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
