@@ -159,13 +159,28 @@ export class Federation {
   /**
    * Waits until discovery has settled (every server connected or failed within its discovery timeout).
    * Never rejects. Servers whose discovery failed are retried in the background (after their backoff),
-   * so their tools show up for later runs.
+   * so their tools show up for later runs. `timeoutMs` bounds the wait (tools found so far are used).
    */
-  async ready(): Promise<void> {
+  async ready(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (!this.enabled || this.closed) return;
     if (!this.initialRound) this.start();
-    await this.initialRound;
-    await Promise.allSettled(this.conns.map((c) => c.inFlight()).filter((p) => p !== null));
+    const settled = (async () => {
+      await this.initialRound;
+      await Promise.allSettled(this.conns.map((c) => c.inFlight()).filter((p) => p !== null));
+    })();
+    if (opts.timeoutMs !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([
+        settled.then(() => false),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(true), opts.timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (expired) return;
+    } else {
+      await settled;
+    }
     for (const c of this.conns) {
       if (c.tools === null && c.state === "failed" && c.backoffRemainingMs() === 0) {
         c.connect().catch(() => {});

@@ -294,6 +294,9 @@ describe("federation over stdio", () => {
     expect(Date.now() - t0).toBeLessThan(50);
     expect(fed.status()).toMatchObject({ discovery: "pending", active: false });
     expect(fed.toolsFor("general")).toEqual([]);
+    await fed.ready({ timeoutMs: 100 });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(fed.toolsFor("general")).toEqual([]);
     await fed.ready();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
     expect(fed.status()).toMatchObject({ discovery: "complete", active: true });
