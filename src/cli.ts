@@ -25,7 +25,9 @@ program
 
 const serveFlags = (cmd: Command) =>
   cmd
-    .addOption(new Option("--transport <transport>", "stdio or streamable-http").choices(["stdio", "streamable-http"]))
+    .addOption(
+      new Option("--transport <transport>", "stdio or streamable-http").choices(["stdio", "streamable-http"]),
+    )
     .option("--host <host>", "HTTP bind host (streamable-http)")
     .option("--port <port>", "HTTP port (streamable-http)")
     .option("--env-file <path>", "read this .env file instead of ./.env");
@@ -79,7 +81,11 @@ function configForReading(envFile?: string): Config {
   if (blocking.length) fail(blocking);
   const relaxed = loadConfig({
     flags: { envFile },
-    env: { ...process.env, CLAUDE_AGENT_MCP_EXECUTION_BACKEND: "api", ANTHROPIC_API_KEY: "unused-for-reading" },
+    env: {
+      ...process.env,
+      CLAUDE_AGENT_MCP_EXECUTION_BACKEND: "api",
+      ANTHROPIC_API_KEY: "unused-for-reading",
+    },
   });
   if (!relaxed.ok) fail(relaxed.problems);
   return relaxed.config;

@@ -391,7 +391,10 @@ export function loadConfig(opts: LoadOptions = {}): ConfigResult {
   }
 
   const transportRaw = flags.transport ?? str("CLAUDE_AGENT_MCP_TRANSPORT", "stdio").trim().toLowerCase();
-  const transport = oneOf<Transport>("CLAUDE_AGENT_MCP_TRANSPORT", transportRaw, ["stdio", "streamable-http"]);
+  const transport = oneOf<Transport>("CLAUDE_AGENT_MCP_TRANSPORT", transportRaw, [
+    "stdio",
+    "streamable-http",
+  ]);
   const host = (flags.host ?? str("CLAUDE_AGENT_MCP_HOST", "127.0.0.1")).trim();
   let port = 8000;
   if (flags.port !== undefined) {
@@ -515,9 +518,7 @@ export function loadConfig(opts: LoadOptions = {}): ConfigResult {
   const fedRaw = raw("CLAUDE_AGENT_MCP_FEDERATION_CONFIG");
   const federationConfigPath = fedRaw ? resolvePath(fedRaw.trim(), cwd) : null;
   if (federationEnabled && !federationConfigPath) {
-    problems.push(
-      "CLAUDE_AGENT_MCP_FEDERATION_CONFIG: federation is enabled but no config file is set",
-    );
+    problems.push("CLAUDE_AGENT_MCP_FEDERATION_CONFIG: federation is enabled but no config file is set");
   }
 
   const httpAuthToken = raw("CLAUDE_AGENT_MCP_HTTP_AUTH_TOKEN") ?? null;

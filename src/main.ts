@@ -2,8 +2,9 @@
 // service -> MCP transport. Slow work (federation discovery, `claude --version`) runs in the
 // background and never holds up the MCP handshake.
 import { mkdirSync } from "node:fs";
-import type { Backend } from "./backends/backend.js";
+import type { AgentTool, Backend } from "./backends/backend.js";
 import { type Config, formatProblems } from "./config.js";
+import type { Federation } from "./federation/federation.js";
 import { createLogger, type Logger } from "./log.js";
 import { createServer } from "./server/server.js";
 import type { StatusSource } from "./server/status.js";
@@ -26,17 +27,28 @@ export interface Runtime {
 
 async function createBackend(config: Config, logger: Logger): Promise<Backend> {
   if (config.executionBackend === "claude_code") {
-    throw new Error("claude_code backend is being wired");
+    const { createClaudeCodeBackend } = await import("./backends/claude-code/claude-code-backend.js");
+    return createClaudeCodeBackend(config, logger);
   }
   const { createApiBackend } = await import("./backends/api/api-backend.js");
   return createApiBackend(config, logger);
 }
 
-function toolProvider(config: Config): ToolProvider {
+const FEDERATION_READY_TIMEOUT_MS = 15_000;
+
+/** Tools per run: workspace tools (api backend) plus the federation tools the profile may see. */
+function toolProvider(config: Config, federation: Federation | null): ToolProvider {
   return async ({ profile, workingDirectory, allowedDirs }) => {
-    if (!config.workspaceTools || config.executionBackend !== "api") return [];
-    const { createWorkspaceTools } = await import("./backends/api/workspace-tools.js");
-    return createWorkspaceTools({ workingDirectory, allowedDirs, readOnly: profile.readOnly });
+    const tools: AgentTool[] = [];
+    if (config.workspaceTools && config.executionBackend === "api") {
+      const { createWorkspaceTools } = await import("./backends/api/workspace-tools.js");
+      tools.push(...createWorkspaceTools({ workingDirectory, allowedDirs, readOnly: profile.readOnly }));
+    }
+    if (federation?.enabled) {
+      await federation.ready({ timeoutMs: FEDERATION_READY_TIMEOUT_MS });
+      tools.push(...federation.toolsFor(profile.name));
+    }
+    return tools;
   };
 }
 
@@ -47,17 +59,35 @@ export async function createRuntime(config: Config): Promise<Runtime> {
     file: config.logFile,
     secrets: [config.anthropicApiKey, config.httpAuthToken ?? ""],
   });
+  let federation: Federation | null = null;
+  if (config.federationEnabled) {
+    const { setupFederation } = await import("./federation/index.js");
+    const fed = setupFederation(config, logger);
+    if (!fed.ok) {
+      process.stderr.write(formatProblems(fed.problems));
+      process.exit(1);
+    }
+    federation = fed.federation;
+  }
   let store: SessionStore;
   try {
     mkdirSync(config.stateDir, { recursive: true });
     mkdirSync(config.artifactDir, { recursive: true });
     store = openStore(config.dbPath);
   } catch (err) {
-    process.stderr.write(formatProblems([`CLAUDE_AGENT_MCP_DB_PATH: cannot open ${config.dbPath}: ${(err as Error).message}`]));
+    process.stderr.write(
+      formatProblems([`CLAUDE_AGENT_MCP_DB_PATH: cannot open ${config.dbPath}: ${(err as Error).message}`]),
+    );
     process.exit(1);
   }
   const backend = await createBackend(config, logger);
-  const service = new SessionService({ config, store, backend, logger, tools: toolProvider(config) });
+  const service = new SessionService({
+    config,
+    store,
+    backend,
+    logger,
+    tools: toolProvider(config, federation),
+  });
   service.recover();
   const recoveryTimer = setInterval(() => service.recover(), RECOVERY_INTERVAL_MS);
   recoveryTimer.unref();
@@ -67,7 +97,10 @@ export async function createRuntime(config: Config): Promise<Runtime> {
     store,
     startedAt: Date.now(),
     activeRuns: () => service.activeRunCount,
+    ...(federation ? { federation: () => federation.status() as unknown as Record<string, unknown> } : {}),
   };
+  // Discovery runs in the background; the MCP handshake never waits for it.
+  federation?.start();
   let closed: Promise<void> | null = null;
   const shutdown = (reason: string) => {
     closed ??= (async () => {
@@ -75,6 +108,7 @@ export async function createRuntime(config: Config): Promise<Runtime> {
       clearInterval(recoveryTimer);
       await service.shutdown();
       await backend.close?.();
+      await federation?.close();
       store.close();
       logger.info("shut down cleanly");
     })();
@@ -106,7 +140,11 @@ export async function startServer(config: Config): Promise<void> {
     await serveStdio(server, () => exit("stdin closed"));
   }
   rt.logger.info(
-    { backend: config.executionBackend, transport: config.transport, preset: config.operatorPreset ?? "none" },
+    {
+      backend: config.executionBackend,
+      transport: config.transport,
+      preset: config.operatorPreset ?? "none",
+    },
     `claude-agent-mcp v${VERSION} ready`,
   );
 }

@@ -53,7 +53,12 @@ export const PROFILES: Record<ProfileName, Profile> = {
 };
 
 /** Requested turns (or the default) clamped to the profile cap; `clamped` says whether it was cut. */
-export function resolveMaxTurns(profile: Profile, requested: number | undefined): { value: number; clamped: boolean } {
+export function resolveMaxTurns(
+  profile: Profile,
+  requested: number | undefined,
+): { value: number; clamped: boolean } {
   const want = requested ?? profile.maxTurnsDefault;
-  return want > profile.maxTurnsMax ? { value: profile.maxTurnsMax, clamped: true } : { value: want, clamped: false };
+  return want > profile.maxTurnsMax
+    ? { value: profile.maxTurnsMax, clamped: true }
+    : { value: want, clamped: false };
 }

@@ -15,6 +15,7 @@ import type { SessionService } from "../sessions/session-service.js";
 import { SERVER_NAME, VERSION } from "../version.js";
 import type { StatusSource } from "./status.js";
 import { describeIssues, type ToolDef } from "./tool.js";
+import { listArtifacts, readArtifact, registerArtifactResources } from "./tools/artifacts.js";
 import { cancelSession } from "./tools/cancel-session.js";
 import { continueSession } from "./tools/continue-session.js";
 import { getSession } from "./tools/get-session.js";
@@ -31,6 +32,8 @@ export const TOOLS: ToolDef[] = [
   verifyTask,
   runtimeStatus,
   cancelSession,
+  listArtifacts,
+  readArtifact,
 ] as unknown as ToolDef[];
 
 let listCache: Tool[] | null = null;
@@ -38,10 +41,11 @@ let listCache: Tool[] | null = null;
 /** tools/list payload, computed once per process (schemas are static). */
 export function toolList(): Tool[] {
   listCache ??= TOOLS.map((t) => {
-    const schema = z.toJSONSchema(t.input, { target: "draft-7", io: "input", unrepresentable: "any" }) as Record<
-      string,
-      unknown
-    >;
+    const schema = z.toJSONSchema(t.input, {
+      target: "draft-7",
+      io: "input",
+      unrepresentable: "any",
+    }) as Record<string, unknown>;
     delete schema.$schema;
     return {
       name: t.name,
@@ -64,12 +68,13 @@ export function createServer(deps: ServerDeps): Server {
   const server = new Server(
     { name: SERVER_NAME, version: VERSION },
     {
-      capabilities: { tools: { listChanged: false } },
+      capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
       instructions:
         "Hand work to Claude: agent_run_task starts a session, agent_continue_session follows up, agent_verify_task checks a claim against evidence (fail-closed). Long runs: pass wait_seconds and collect with agent_get_session.",
     },
   );
   const byName = new Map(TOOLS.map((t) => [t.name, t]));
+  registerArtifactResources(server, deps.service);
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList() }));
 

@@ -91,7 +91,11 @@ export function buildStatus(src: StatusSource): Record<string, unknown> {
     federation: fed,
     allowed_dirs: c.allowedDirs,
     state_dir: c.stateDir,
-    db: { path: c.dbPath, schema_version: src.store.schemaVersion(), session_count: src.store.sessionCount() },
+    db: {
+      path: c.dbPath,
+      schema_version: src.store.schemaVersion(),
+      session_count: src.store.sessionCount(),
+    },
     active_runs: src.activeRuns(),
     uptime_seconds: Math.round((Date.now() - src.startedAt) / 1000),
     pid: process.pid,

@@ -79,7 +79,18 @@ export const envelopeOutput = {
     warnings: { type: "array", items: { type: "string" } },
     errors: { type: "array", items: errorOutput },
   },
-  required: ["ok", "session_id", "status", "workflow", "profile", "summary", "result", "artifacts", "warnings", "errors"],
+  required: [
+    "ok",
+    "session_id",
+    "status",
+    "workflow",
+    "profile",
+    "summary",
+    "result",
+    "artifacts",
+    "warnings",
+    "errors",
+  ],
 };
 
 /** Formats zod issues as "field: problem; field: problem". */
@@ -89,7 +100,8 @@ export function describeIssues(err: z.ZodError): string {
       const field = i.path.length ? i.path.join(".") : "arguments";
       let msg = i.message;
       if (i.code === "invalid_type" && i.input === undefined) msg = "is required";
-      else if (i.code === "invalid_value" && "values" in i) msg = `must be one of ${(i.values as unknown[]).join(", ")}`;
+      else if (i.code === "invalid_value" && "values" in i)
+        msg = `must be one of ${(i.values as unknown[]).join(", ")}`;
       else if (i.code === "unrecognized_keys") return `unknown field(s): ${i.keys.join(", ")}`;
       return `${field}: ${msg}`;
     })

@@ -42,7 +42,9 @@ export interface Envelope {
   errors: ErrorObject[];
 }
 
-export function envelope(parts: Omit<Envelope, "artifacts" | "warnings" | "errors"> & Partial<Envelope>): Envelope {
+export function envelope(
+  parts: Omit<Envelope, "artifacts" | "warnings" | "errors"> & Partial<Envelope>,
+): Envelope {
   return {
     ok: parts.ok,
     session_id: parts.session_id,

@@ -13,7 +13,11 @@ interface Exchange {
   chars: number;
 }
 
-export function buildHistory(events: StoredEvent[]): { messages: TranscriptMessage[]; truncated: boolean; note: string } {
+export function buildHistory(events: StoredEvent[]): {
+  messages: TranscriptMessage[];
+  truncated: boolean;
+  note: string;
+} {
   const exchanges: Exchange[] = [];
   let pendingUser: string | null = null;
   let pendingSummary: string | null = null;
@@ -70,15 +74,21 @@ function sanitize(messages: TranscriptMessage[]): TranscriptMessage[] {
       ? m
       : {
           role: m.role,
-          content: m.content.map((b): ContentBlock =>
-            b.type === "tool_result" && b.content.length > MAX_TOOL_RESULT_CHARS
-              ? { ...b, content: `${b.content.slice(0, MAX_TOOL_RESULT_CHARS)}\n[... cut for replay]` }
-              : b,
+          content: m.content.map(
+            (b): ContentBlock =>
+              b.type === "tool_result" && b.content.length > MAX_TOOL_RESULT_CHARS
+                ? { ...b, content: `${b.content.slice(0, MAX_TOOL_RESULT_CHARS)}\n[... cut for replay]` }
+                : b,
           ),
         },
   );
   const last = out[out.length - 1];
-  if (last && last.role === "assistant" && typeof last.content !== "string" && last.content.some((b) => b.type === "tool_use")) {
+  if (
+    last &&
+    last.role === "assistant" &&
+    typeof last.content !== "string" &&
+    last.content.some((b) => b.type === "tool_use")
+  ) {
     const text = last.content.filter((b) => b.type === "text");
     if (text.length) out[out.length - 1] = { role: "assistant", content: text };
     else out.pop();

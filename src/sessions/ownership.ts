@@ -33,7 +33,12 @@ function pidAlive(pid: number): boolean {
 }
 
 /** The recovery predicate: true when the run holding this lock can no longer be alive. */
-export function isDeadLock(self: LockOwner, lockedBy: string | null, lockExpiresAt: string | null, now: string): boolean {
+export function isDeadLock(
+  self: LockOwner,
+  lockedBy: string | null,
+  lockExpiresAt: string | null,
+  now: string,
+): boolean {
   if (!lockedBy) return true;
   if (!lockExpiresAt || lockExpiresAt < now) return true;
   const o = parseOwner(lockedBy);

@@ -7,9 +7,9 @@ import {
   type AgentTool,
   type Backend,
   BackendError,
+  RunAbortedError,
   type RunEvent,
   type RunResult,
-  RunAbortedError,
   type TranscriptMessage,
 } from "../backends/backend.js";
 import type { Config } from "../config.js";
@@ -172,7 +172,9 @@ export class SessionService {
     const turns = resolveMaxTurns(profile, input.max_turns);
     const warnings: string[] = [];
     if (turns.clamped) {
-      warnings.push(`max_turns ${input.max_turns} exceeds the ${profile.name} profile cap; using ${turns.value}`);
+      warnings.push(
+        `max_turns ${input.max_turns} exceeds the ${profile.name} profile cap; using ${turns.value}`,
+      );
     }
 
     let prompt = input.task;
@@ -186,7 +188,8 @@ export class SessionService {
       });
       if (!att.ok) return rejection(workflow, profile.name, att.error);
       warnings.push(...att.warnings);
-      for (const a of att.attachments) attachmentInfo.push({ path: a.path, bytes: a.bytes, sha256: a.sha256 });
+      for (const a of att.attachments)
+        attachmentInfo.push({ path: a.path, bytes: a.bytes, sha256: a.sha256 });
       if (att.attachments.length) prompt = `${formatAttachmentsForPrompt(att.attachments)}\n\n${input.task}`;
     }
 
@@ -259,7 +262,9 @@ export class SessionService {
     const turns = resolveMaxTurns(profile, input.max_turns);
     const warnings: string[] = [];
     if (turns.clamped) {
-      warnings.push(`max_turns ${input.max_turns} exceeds the ${profile.name} profile cap; using ${turns.value}`);
+      warnings.push(
+        `max_turns ${input.max_turns} exceeds the ${profile.name} profile cap; using ${turns.value}`,
+      );
     }
     const tools = await this.toolsFor(profile, wd.path);
 
@@ -277,7 +282,8 @@ export class SessionService {
     // History is read after the lock is ours, so a run that just finished is included.
     const past = this.store.getEvents(session.session_id);
     const hist = buildHistory(past);
-    if (hist.truncated) warnings.push(`Earlier conversation was shortened to fit the replay budget (${hist.note})`);
+    if (hist.truncated)
+      warnings.push(`Earlier conversation was shortened to fit the replay budget (${hist.note})`);
     const turnOffset = session.turn_count;
     this.store.renewLock(session.session_id, this.owner.id, this.lockExpiry(), [
       { type: "user_input", turnIndex: turnOffset, payload: { message: input.message } },
@@ -432,7 +438,13 @@ export class SessionService {
     return env;
   }
 
-  private failRun(run: ActiveRun, spec: RunSpec, err: unknown, events: NewEvent[], durationMs: number): Envelope {
+  private failRun(
+    run: ActiveRun,
+    spec: RunSpec,
+    err: unknown,
+    events: NewEvent[],
+    durationMs: number,
+  ): Envelope {
     const turnIndex = spec.turnOffset;
     let status: SessionStatus = "failed";
     let error: ErrorObject;
@@ -451,7 +463,10 @@ export class SessionService {
       error = { code: "provider_runtime_error", message: (err as Error)?.message ?? String(err) };
     }
     const partial = err instanceof BackendError ? err.transcript : [];
-    const usage = err instanceof BackendError && err.usage ? err.usage : { inputTokens: 0, outputTokens: 0, costUsd: null };
+    const usage =
+      err instanceof BackendError && err.usage
+        ? err.usage
+        : { inputTokens: 0, outputTokens: 0, costUsd: null };
     const metrics: Metrics = {
       backend: this.backend.name,
       model: this.config.model,
@@ -478,7 +493,11 @@ export class SessionService {
       ...events,
       ...(partial.length ? [{ type: "provider_transcript", turnIndex, payload: { messages: partial } }] : []),
       {
-        type: aborted ? (status === "cancelled" ? "session_cancelled" : "session_interrupted") : "error_event",
+        type: aborted
+          ? status === "cancelled"
+            ? "session_cancelled"
+            : "session_interrupted"
+          : "error_event",
         turnIndex,
         payload: { error },
       },
@@ -525,7 +544,12 @@ export class SessionService {
   }
 
   /** Waits for a run as the calling tool: honours wait_seconds, cancellation and progress. */
-  async awaitRun(run: ActiveRun, ctx: CallContext, workflow: Workflow, profile: ProfileName): Promise<Envelope> {
+  async awaitRun(
+    run: ActiveRun,
+    ctx: CallContext,
+    workflow: Workflow,
+    profile: ProfileName,
+  ): Promise<Envelope> {
     const listener = ctx.onProgress;
     if (listener) {
       run.listeners.add(listener);
@@ -579,7 +603,11 @@ export class SessionService {
   }
 
   /** Long-poll: resolves when the session is not running (or the wait is over). */
-  async waitForSession(sessionId: string, waitSeconds: number, signal?: AbortSignal): Promise<SessionRecord | null> {
+  async waitForSession(
+    sessionId: string,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<SessionRecord | null> {
     const deadline = Date.now() + Math.min(waitSeconds, 300) * 1000;
     for (;;) {
       const s = this.store.getSession(sessionId);
@@ -595,7 +623,9 @@ export class SessionService {
   }
 
   /** agent_cancel_session: aborts a run of this process; idempotent for finished sessions. */
-  async cancelSession(sessionId: string): Promise<{ ok: boolean; status?: SessionStatus; error?: ErrorObject; message: string }> {
+  async cancelSession(
+    sessionId: string,
+  ): Promise<{ ok: boolean; status?: SessionStatus; error?: ErrorObject; message: string }> {
     const run = this.active.get(sessionId);
     if (run) {
       this.abortRun(run, "cancelled");
@@ -603,12 +633,21 @@ export class SessionService {
       return { ok: true, status: env.status, message: "The run was cancelled" };
     }
     const s = this.store.getSession(sessionId);
-    if (!s) return { ok: false, error: { code: "session_not_found", message: `Session not found: ${sessionId}` }, message: "" };
+    if (!s)
+      return {
+        ok: false,
+        error: { code: "session_not_found", message: `Session not found: ${sessionId}` },
+        message: "",
+      };
     if (s.status === "running") {
       if (isDeadLock(this.owner, s.locked_by, s.lock_expires_at, iso())) {
         this.store.recover(() => true, iso());
         const after = this.store.getSession(sessionId);
-        return { ok: true, status: after?.status, message: "The run's server process is gone; session marked interrupted" };
+        return {
+          ok: true,
+          status: after?.status,
+          message: "The run's server process is gone; session marked interrupted",
+        };
       }
       return {
         ok: false,
@@ -620,7 +659,11 @@ export class SessionService {
         message: "",
       };
     }
-    return { ok: true, status: s.status, message: `Session is not running (status ${s.status}); nothing to cancel` };
+    return {
+      ok: true,
+      status: s.status,
+      message: `Session is not running (status ${s.status}); nothing to cancel`,
+    };
   }
 
   /** Marks dead runs (crashed processes, expired locks) interrupted. Safe with shared state dirs. */
@@ -663,7 +706,10 @@ export class SessionService {
     if (!existsSync(r.path) || !statSync(r.path).isDirectory()) {
       return {
         ok: false,
-        error: { code: "validation_error", message: `Working directory does not exist or is not a directory: ${target}` },
+        error: {
+          code: "validation_error",
+          message: `Working directory does not exist or is not a directory: ${target}`,
+        },
       };
     }
     return { ok: true, path: r.path };
@@ -696,7 +742,13 @@ function defaultFinish({ result, metrics }: RunOutcome): FinishedRun {
     result: { output_text: out, metrics, ...(result.resultExtras ?? {}) },
     errors: [],
     warnings: [],
-    events: [{ type: "provider_response_summary", turnIndex: 0, payload: { summary: summarize(out), stop_reason: result.stopReason } }],
+    events: [
+      {
+        type: "provider_response_summary",
+        turnIndex: 0,
+        payload: { summary: summarize(out), stop_reason: result.stopReason },
+      },
+    ],
     artifacts: out.trim() ? [{ type: "output", name: "output.txt", mime: "text/plain", body: out }] : [],
   };
 }
@@ -712,7 +764,10 @@ function conflictError(s: SessionRecord): ErrorObject {
 }
 
 function shuttingDown(): ErrorObject {
-  return { code: "execution_backend_unavailable", message: "The server is shutting down; no new runs are accepted" };
+  return {
+    code: "execution_backend_unavailable",
+    message: "The server is shutting down; no new runs are accepted",
+  };
 }
 
 function toRef(a: ArtifactRecord): ArtifactRef {
@@ -733,7 +788,6 @@ function toRunEvent(e: StoredEvent): RunEvent {
 export function iso(): string {
   return new Date().toISOString();
 }
-
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -117,7 +117,13 @@ export interface ListQuery {
 
 export interface SessionStore {
   startNewSession(input: StartRunInput): SessionRecord;
-  acquire(sessionId: string, owner: string, lockExpiresAt: string, now: string, events: NewEvent[]): AcquireResult;
+  acquire(
+    sessionId: string,
+    owner: string,
+    lockExpiresAt: string,
+    now: string,
+    events: NewEvent[],
+  ): AcquireResult;
   renewLock(sessionId: string, owner: string, lockExpiresAt: string, events: NewEvent[]): boolean;
   finishRun(input: FinishRunInput): void;
   getSession(sessionId: string): SessionRecord | null;
@@ -127,6 +133,8 @@ export interface SessionStore {
   recover(isDead: (lockedBy: string | null, lockExpiresAt: string | null) => boolean, now: string): string[];
   getArtifact(artifactId: string): ArtifactRecord | null;
   listArtifacts(sessionId?: string, limit?: number): ArtifactRecord[];
+  /** All artifacts, newest first, keyset-paged: the page after `before` (resources/list cursors). */
+  listArtifactsPage(limit: number, before?: { created_at: string; artifact_id: string }): ArtifactRecord[];
   schemaVersion(): number;
   sessionCount(): number;
   close(): void;
@@ -187,13 +195,18 @@ export function openStore(dbPath: string): SessionStore {
 }
 
 function migrate(db: Database.Database): void {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-  const current = (db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number })
-    .v;
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+  );
+  const current = (
+    db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number }
+  ).v;
   if (current >= MIGRATIONS.length) return;
   const apply = db.transaction(() => {
     // Re-check inside the write transaction: another process may have migrated meanwhile.
-    const v = (db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number }).v;
+    const v = (
+      db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number }
+    ).v;
     for (let i = v; i < MIGRATIONS.length; i++) {
       db.exec(MIGRATIONS[i]);
       db.prepare("INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)").run(
@@ -249,7 +262,9 @@ class SqliteStore implements SessionStore {
            @path, @size_bytes, @sha256, @created_at, @turn_index, @producer_tool)`,
       ),
       get: db.prepare("SELECT * FROM sessions WHERE session_id = ?"),
-      running: db.prepare("SELECT session_id, locked_by, lock_expires_at FROM sessions WHERE status = 'running'"),
+      running: db.prepare(
+        "SELECT session_id, locked_by, lock_expires_at FROM sessions WHERE status = 'running'",
+      ),
       interrupt: db.prepare(
         `UPDATE sessions SET status = 'interrupted', updated_at = @now, locked_by = NULL, lock_expires_at = NULL
          WHERE session_id = @id AND status = 'running' AND locked_by IS @lockedBy`,
@@ -262,7 +277,9 @@ class SqliteStore implements SessionStore {
            WHERE session_id = ? ORDER BY event_id DESC LIMIT ?) ORDER BY event_id`,
       ),
       artifact: db.prepare("SELECT * FROM artifacts WHERE artifact_id = ?"),
-      artifactsOf: db.prepare("SELECT * FROM artifacts WHERE session_id = ? ORDER BY created_at, artifact_id LIMIT ?"),
+      artifactsOf: db.prepare(
+        "SELECT * FROM artifacts WHERE session_id = ? ORDER BY created_at, artifact_id LIMIT ?",
+      ),
       artifactsAll: db.prepare("SELECT * FROM artifacts ORDER BY created_at DESC, artifact_id LIMIT ?"),
       version: db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations"),
       count: db.prepare("SELECT COUNT(*) AS n FROM sessions"),
@@ -283,15 +300,23 @@ class SqliteStore implements SessionStore {
     return this.getSession(input.sessionId)!;
   }
 
-  acquire(sessionId: string, owner: string, lockExpiresAt: string, now: string, events: NewEvent[]): AcquireResult {
-    return this.db.transaction((): AcquireResult => {
-      const changed = this.s.acquire.run({ id: sessionId, owner, exp: lockExpiresAt, now }).changes;
-      const session = this.getSession(sessionId);
-      if (!session) return { ok: false, reason: "not_found" };
-      if (changed === 0) return { ok: false, reason: "conflict", session };
-      this.insertEvents(sessionId, events, now);
-      return { ok: true, session };
-    }).immediate();
+  acquire(
+    sessionId: string,
+    owner: string,
+    lockExpiresAt: string,
+    now: string,
+    events: NewEvent[],
+  ): AcquireResult {
+    return this.db
+      .transaction((): AcquireResult => {
+        const changed = this.s.acquire.run({ id: sessionId, owner, exp: lockExpiresAt, now }).changes;
+        const session = this.getSession(sessionId);
+        if (!session) return { ok: false, reason: "not_found" };
+        if (changed === 0) return { ok: false, reason: "conflict", session };
+        this.insertEvents(sessionId, events, now);
+        return { ok: true, session };
+      })
+      .immediate();
   }
 
   renewLock(sessionId: string, owner: string, lockExpiresAt: string, events: NewEvent[]): boolean {
@@ -372,7 +397,11 @@ class SqliteStore implements SessionStore {
   }
 
   recover(isDead: (lockedBy: string | null, lockExpiresAt: string | null) => boolean, now: string): string[] {
-    const rows = this.s.running.all() as { session_id: string; locked_by: string | null; lock_expires_at: string | null }[];
+    const rows = this.s.running.all() as {
+      session_id: string;
+      locked_by: string | null;
+      lock_expires_at: string | null;
+    }[];
     const recovered: string[] = [];
     for (const r of rows) {
       if (!isDead(r.locked_by, r.lock_expires_at)) continue;
@@ -402,7 +431,21 @@ class SqliteStore implements SessionStore {
   }
 
   listArtifacts(sessionId?: string, limit = 100): ArtifactRecord[] {
-    return (sessionId ? this.s.artifactsOf.all(sessionId, limit) : this.s.artifactsAll.all(limit)) as ArtifactRecord[];
+    return (
+      sessionId ? this.s.artifactsOf.all(sessionId, limit) : this.s.artifactsAll.all(limit)
+    ) as ArtifactRecord[];
+  }
+
+  listArtifactsPage(limit: number, before?: { created_at: string; artifact_id: string }): ArtifactRecord[] {
+    if (!before) {
+      return this.cachedStatement(
+        "SELECT * FROM artifacts ORDER BY created_at DESC, artifact_id DESC LIMIT ?",
+      ).all(limit) as ArtifactRecord[];
+    }
+    return this.cachedStatement(
+      `SELECT * FROM artifacts WHERE created_at < @c OR (created_at = @c AND artifact_id < @a)
+       ORDER BY created_at DESC, artifact_id DESC LIMIT @limit`,
+    ).all({ c: before.created_at, a: before.artifact_id, limit }) as ArtifactRecord[];
   }
 
   schemaVersion(): number {

@@ -54,15 +54,28 @@ function toEnvelope(o: VerifyOutcome, sessionId = "", status: Envelope["status"]
 /** Bad arguments: the full result shape, fail_closed, no session. */
 export function verifyInvalid(message: string, backend = "api", model = ""): Envelope {
   return toEnvelope(
-    rejectedOutcome({ preflight: null, metrics: emptyMetrics(backend, model), code: "validation_error", message }),
+    rejectedOutcome({
+      preflight: null,
+      metrics: emptyMetrics(backend, model),
+      code: "validation_error",
+      message,
+    }),
   );
 }
 
-export async function verifyTask(service: SessionService, input: VerifyInput, ctx: CallContext): Promise<Envelope> {
+export async function verifyTask(
+  service: SessionService,
+  input: VerifyInput,
+  ctx: CallContext,
+): Promise<Envelope> {
   const { config, backend } = service;
   const backendName = backend.name as BackendName;
   const profile = PROFILES.verification;
-  const preflight = runPreflight({ task: input.task, scope: input.scope ?? undefined, evidence_paths: input.evidence_paths });
+  const preflight = runPreflight({
+    task: input.task,
+    scope: input.scope ?? undefined,
+    evidence_paths: input.evidence_paths,
+  });
   const lint: PreflightLint = preflight;
   const metrics = emptyMetrics(backendName, config.model);
 
@@ -79,14 +92,21 @@ export async function verifyTask(service: SessionService, input: VerifyInput, ct
   });
   const evidence = evidenceEntries(inspection.files);
   if (inspection.missing.length) {
-    return toEnvelope(missingEvidenceOutcome({ preflight: lint, metrics, evidence, missing: inspection.missing }));
+    return toEnvelope(
+      missingEvidenceOutcome({ preflight: lint, metrics, evidence, missing: inspection.missing }),
+    );
   }
   if (inspection.refused.length) {
-    return toEnvelope(refusedEvidenceOutcome({ preflight: lint, metrics, evidence, refused: inspection.refused }));
+    return toEnvelope(
+      refusedEvidenceOutcome({ preflight: lint, metrics, evidence, refused: inspection.refused }),
+    );
   }
 
   const structured = backendName === "api";
-  const tools = [...(await service.toolsFor(profile, wd.path)), ...(structured ? [submitVerdictAgentTool()] : [])];
+  const tools = [
+    ...(await service.toolsFor(profile, wd.path)),
+    ...(structured ? [submitVerdictAgentTool()] : []),
+  ];
   const prompt = buildVerificationPrompt({
     task: input.task,
     scope: input.scope,
@@ -135,7 +155,12 @@ export async function verifyTask(service: SessionService, input: VerifyInput, ct
     isContinuation: false,
     finish: ({ result, metrics: m }) => {
       if (!hasAnswer({ outputText: result.outputText, toolCalls: result.toolCalls })) {
-        const o = unavailableOutcome({ preflight: lint, metrics: m, evidence, failure: emptyOutputFailure(backendName) });
+        const o = unavailableOutcome({
+          preflight: lint,
+          metrics: m,
+          evidence,
+          failure: emptyOutputFailure(backendName),
+        });
         return {
           ok: false,
           status: "failed",
@@ -143,7 +168,9 @@ export async function verifyTask(service: SessionService, input: VerifyInput, ct
           result: o.result as unknown as Record<string, unknown>,
           errors: o.errors,
           warnings: o.warnings,
-          events: [{ type: "error_event", turnIndex: 0, payload: { error: o.errors[0].code, summary: o.summary } }],
+          events: [
+            { type: "error_event", turnIndex: 0, payload: { error: o.errors[0].code, summary: o.summary } },
+          ],
           artifacts: [],
         };
       }
@@ -173,10 +200,25 @@ export async function verifyTask(service: SessionService, input: VerifyInput, ct
         errors: o.errors,
         warnings: o.warnings,
         events: [
-          { type: "provider_response_summary", turnIndex: 0, payload: { verdict: verdict.verdict, summary: o.summary } },
-          { type: "workflow_normalization", turnIndex: 0, payload: { verdict: verdict.verdict, model_verdict: verdict.model_verdict } },
+          {
+            type: "provider_response_summary",
+            turnIndex: 0,
+            payload: { verdict: verdict.verdict, summary: o.summary },
+          },
+          {
+            type: "workflow_normalization",
+            turnIndex: 0,
+            payload: { verdict: verdict.verdict, model_verdict: verdict.model_verdict },
+          },
         ],
-        artifacts: [{ type: "verification-report", name: "verification-report.md", mime: "text/markdown", body: report }],
+        artifacts: [
+          {
+            type: "verification-report",
+            name: "verification-report.md",
+            mime: "text/markdown",
+            body: report,
+          },
+        ],
       };
     },
     fail: (error, _status, m) => {

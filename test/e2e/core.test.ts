@@ -5,7 +5,14 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { allText, errorReply, type FakeAnthropic, startFakeAnthropic } from "../helpers/fake-anthropic.js";
-import { type Harness, REPO_ROOT, runCli, startServer, type TempDir, tempStateDir } from "../helpers/mcp-harness.js";
+import {
+  type Harness,
+  REPO_ROOT,
+  runCli,
+  startServer,
+  type TempDir,
+  tempStateDir,
+} from "../helpers/mcp-harness.js";
 
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
 
@@ -125,14 +132,17 @@ describe("run, continue, get, list", () => {
     expect(run.structuredContent).toEqual(env);
 
     fake.enqueue("Continuing: yes.");
-    const cont = await h.call("agent_continue_session", { session_id: env.session_id, message: "And what was the word?" });
+    const cont = await h.call("agent_continue_session", {
+      session_id: env.session_id,
+      message: "And what was the word?",
+    });
     expect(cont.json).toMatchObject({ ok: true, status: "completed", workflow: "continue_session" });
     const req = fake.requests.at(-1)!;
     const text = allText(req);
     expect(text).toContain("Explain the plan for project Zebra");
     expect(text).toContain("The secret word is PINEAPPLE.");
     expect(text).toContain("A detailed paragraph. ".repeat(40).trim());
-    expect(req.body.messages.map((m: { role: string }) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(req.body.messages!.map((m: { role: string }) => m.role)).toEqual(["user", "assistant", "user"]);
 
     const get = await h.call("agent_get_session", { session_id: env.session_id, include_events: true });
     expect(get.json).toMatchObject({
@@ -156,7 +166,9 @@ describe("run, continue, get, list", () => {
     const queried = await h.call("agent_list_sessions", { query: "zebra" });
     expect(queried.json.sessions).toHaveLength(1);
     // The API key never reaches the DB.
-    const dump = JSON.stringify(dbRows("SELECT * FROM session_events")) + JSON.stringify(dbRows("SELECT * FROM sessions"));
+    const dump =
+      JSON.stringify(dbRows("SELECT * FROM session_events")) +
+      JSON.stringify(dbRows("SELECT * FROM sessions"));
     expect(dump).not.toContain("sk-test-secret-key-0001");
   });
 });
@@ -176,9 +188,19 @@ describe("bad input", () => {
       ["agent_run_task", { task: "x", max_turns: 0 }, "validation_error", /max_turns/],
       ["agent_run_task", { task: "x", system_profile: "root" }, "validation_error", /system_profile/],
       ["agent_run_task", { task: "x", working_directory: outside.dir }, "policy_denied", /outside/],
-      ["agent_run_task", { task: "x", working_directory: join(dir.dir, "inside", "escape") }, "policy_denied", /outside/],
+      [
+        "agent_run_task",
+        { task: "x", working_directory: join(dir.dir, "inside", "escape") },
+        "policy_denied",
+        /outside/,
+      ],
       ["agent_run_task", { task: "x", working_directory: "/etc" }, "policy_denied", /outside/],
-      ["agent_continue_session", { session_id: "sess_nope", message: "hi" }, "session_not_found", /sess_nope/],
+      [
+        "agent_continue_session",
+        { session_id: "sess_nope", message: "hi" },
+        "session_not_found",
+        /sess_nope/,
+      ],
       ["agent_continue_session", { session_id: "sess_x" }, "validation_error", /message/],
     ];
     for (const [tool, args, code, msg] of cases) {
@@ -246,7 +268,10 @@ describe("crash recovery and locks", () => {
     fake.enqueue({ hang: true });
     const pending = h.call("agent_run_task", { task: "long job" }).catch(() => null);
     await fake.waitForRequests(1);
-    const [row] = dbRows("SELECT session_id, status FROM sessions") as { session_id: string; status: string }[];
+    const [row] = dbRows("SELECT session_id, status FROM sessions") as {
+      session_id: string;
+      status: string;
+    }[];
     expect(row.status).toBe("running");
     h.kill("SIGKILL");
     await h.waitForExit();
@@ -272,7 +297,10 @@ describe("crash recovery and locks", () => {
     const [row] = dbRows("SELECT session_id FROM sessions") as { session_id: string }[];
     const seen = await b.call("agent_get_session", { session_id: row.session_id });
     expect(seen.json.status).toBe("running");
-    const conflict = await b.call("agent_continue_session", { session_id: row.session_id, message: "me too" });
+    const conflict = await b.call("agent_continue_session", {
+      session_id: row.session_id,
+      message: "me too",
+    });
     expect(conflict.json.errors[0].code).toBe("session_conflict");
     expect(conflict.json.status).toBe("running");
     const done = await running;
@@ -318,7 +346,12 @@ describe("startup configuration errors", () => {
     });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    for (const v of ["CLAUDE_AGENT_MCP_PORT", "CLAUDE_AGENT_MCP_OPERATOR_PROFILE", "ANTHROPIC_API_KEY", "CLAUDE_AGENT_MCP_LOCK_TTL"]) {
+    for (const v of [
+      "CLAUDE_AGENT_MCP_PORT",
+      "CLAUDE_AGENT_MCP_OPERATOR_PROFILE",
+      "ANTHROPIC_API_KEY",
+      "CLAUDE_AGENT_MCP_LOCK_TTL",
+    ]) {
       expect(r.stderr).toContain(v);
     }
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -335,7 +368,10 @@ describe("startup configuration errors", () => {
 
   it("reads .env from the working directory, real env winning", async () => {
     dir = await tempStateDir();
-    writeFileSync(join(dir.dir, ".env"), `CLAUDE_AGENT_MCP_MODEL=from-dotenv\nCLAUDE_AGENT_MCP_LOG_LEVEL=ERROR\n`);
+    writeFileSync(
+      join(dir.dir, ".env"),
+      `CLAUDE_AGENT_MCP_MODEL=from-dotenv\nCLAUDE_AGENT_MCP_LOG_LEVEL=ERROR\n`,
+    );
     const h = await server({ CLAUDE_AGENT_MCP_LOG_LEVEL: "DEBUG" });
     const s = await h.call("agent_get_runtime_status", {});
     expect(s.json.model).toBe("claude-fake-model");

@@ -4,7 +4,14 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FakeAnthropic, startFakeAnthropic } from "../helpers/fake-anthropic.js";
-import { CLI_PATH, cleanEnv, type Harness, startServer, type TempDir, tempStateDir } from "../helpers/mcp-harness.js";
+import {
+  CLI_PATH,
+  cleanEnv,
+  type Harness,
+  startServer,
+  type TempDir,
+  tempStateDir,
+} from "../helpers/mcp-harness.js";
 
 let fake: FakeAnthropic;
 let dir: TempDir;
@@ -143,7 +150,12 @@ describe("shutdown", () => {
       params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
     });
     send({ jsonrpc: "2.0", method: "notifications/initialized" });
-    send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "agent_run_task", arguments: { task: "long" } } });
+    send({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "agent_run_task", arguments: { task: "long" } },
+    });
     await fake.waitForRequests(1);
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const t0 = Date.now();

@@ -4,6 +4,7 @@
 // turns. Every SDK failure becomes a classified BackendError.
 import Anthropic from "@anthropic-ai/sdk";
 import type { Config } from "../../config.js";
+import { federationAuditEvents, isFederationAudit } from "../../federation/index.js";
 import type { Logger } from "../../log.js";
 import {
   type AgentTool,
@@ -63,7 +64,12 @@ export function createApiBackend(config: Config, logger: Logger, opts: ApiBacken
   };
 }
 
-async function runLoop(client: Anthropic, config: Config, logger: Logger, req: RunRequest): Promise<RunResult> {
+async function runLoop(
+  client: Anthropic,
+  config: Config,
+  logger: Logger,
+  req: RunRequest,
+): Promise<RunResult> {
   const messages: Anthropic.MessageParam[] = [
     ...req.history.map(toParam),
     { role: "user", content: req.prompt },
@@ -110,7 +116,10 @@ async function runLoop(client: Anthropic, config: Config, logger: Logger, req: R
       messages.push({ role: "assistant", content: resp.content as Anthropic.ContentBlockParam[] });
       transcript.push({ role: "assistant", content: blocks });
 
-      const uses = blocks.filter((b) => b.type === "tool_use") as Extract<ContentBlock, { type: "tool_use" }>[];
+      const uses = blocks.filter((b) => b.type === "tool_use") as Extract<
+        ContentBlock,
+        { type: "tool_use" }
+      >[];
       if (!uses.length || resp.stop_reason !== "tool_use") break;
       if (turns >= req.maxTurns) {
         warnings.push(
@@ -124,7 +133,12 @@ async function runLoop(client: Anthropic, config: Config, logger: Logger, req: R
         toolCalls.push({ name: use.name, input: use.input });
         req.onProgress(`turn ${turns} of ${req.maxTurns}${tokenNote(usage)}: calling ${use.name}`);
         const outcome = await callTool(byName.get(use.name), use, req, req.turnOffset + turns);
-        results.push({ type: "tool_result", tool_use_id: use.id, content: outcome.content, is_error: outcome.isError });
+        results.push({
+          type: "tool_result",
+          tool_use_id: use.id,
+          content: outcome.content,
+          is_error: outcome.isError,
+        });
       }
       messages.push({ role: "user", content: results as Anthropic.ToolResultBlockParam[] });
       transcript.push({ role: "user", content: results });
@@ -132,7 +146,10 @@ async function runLoop(client: Anthropic, config: Config, logger: Logger, req: R
   } catch (err) {
     if (req.signal.aborted) throw new RunAbortedError("cancelled");
     const be = classifyApiError(err);
-    logger.warn({ code: be.failure.failure_code, status: (err as { status?: number }).status }, "api backend call failed");
+    logger.warn(
+      { code: be.failure.failure_code, status: (err as { status?: number }).status },
+      "api backend call failed",
+    );
     be.transcript = transcript;
     be.usage = usage;
     throw be;
@@ -182,27 +199,8 @@ async function callTool(
     bytes: Buffer.byteLength(outcome.content),
     duration_ms: Date.now() - started,
   };
-  if (tool.source === "federation") {
-    const a = outcome.audit ?? {};
-    req.onEvent({
-      type: "downstream_tool_invocation",
-      turnIndex,
-      payload: {
-        normalized_name: use.name,
-        server: a.server,
-        downstream_name: a.downstream_name,
-        input_keys: Object.keys((use.input as object) ?? {}).sort(),
-      },
-    });
-    req.onEvent({
-      type: "downstream_tool_result",
-      turnIndex,
-      payload: {
-        normalized_name: use.name,
-        success: !outcome.isError,
-        error_message: outcome.isError ? outcome.content.slice(0, 500) : null,
-      },
-    });
+  if (tool.source === "federation" && isFederationAudit(outcome.audit)) {
+    for (const e of federationAuditEvents(outcome.audit)) req.onEvent({ ...e, turnIndex });
   } else {
     req.onEvent({
       type: "tool_call",
@@ -235,21 +233,37 @@ function fromSdkBlock(b: Anthropic.ContentBlock): ContentBlock | null {
 /** Maps SDK errors onto the v1.1.2 classes with the api_* failure codes. */
 export function classifyApiError(err: unknown): BackendError {
   const msg = (err as Error)?.message ?? String(err);
-  const mk = (cls: ConstructorParameters<typeof BackendError>[2], code: string, text: string, retryable?: boolean) =>
-    new BackendError("provider_runtime_error", `Claude API error: ${text}`, cls, code, retryable);
-  if (err instanceof Anthropic.APIConnectionTimeoutError) return mk("backend_timeout", "api_timeout", "the request timed out");
+  const mk = (
+    cls: ConstructorParameters<typeof BackendError>[2],
+    code: string,
+    text: string,
+    retryable?: boolean,
+  ) => new BackendError("provider_runtime_error", `Claude API error: ${text}`, cls, code, retryable);
+  if (err instanceof Anthropic.APIConnectionTimeoutError)
+    return mk("backend_timeout", "api_timeout", "the request timed out");
   if (err instanceof Anthropic.APIConnectionError) {
     return mk("backend_unavailable", "api_connection_error", `could not reach the API (${msg})`, true);
   }
   if (err instanceof Anthropic.APIError) {
     const status = err.status ?? 0;
     if (status === 401 || status === 403) {
-      return mk("backend_auth_failure", "api_auth_failed", `authentication failed (HTTP ${status}); check ANTHROPIC_API_KEY`);
+      return mk(
+        "backend_auth_failure",
+        "api_auth_failed",
+        `authentication failed (HTTP ${status}); check ANTHROPIC_API_KEY`,
+      );
     }
-    if (status === 429) return mk("backend_limit_reached", "api_rate_limited", `rate limited (HTTP 429): ${msg}`);
-    if (status === 408 || status === 504) return mk("backend_timeout", "api_timeout", `request timed out (HTTP ${status})`);
+    if (status === 429)
+      return mk("backend_limit_reached", "api_rate_limited", `rate limited (HTTP 429): ${msg}`);
+    if (status === 408 || status === 504)
+      return mk("backend_timeout", "api_timeout", `request timed out (HTTP ${status})`);
     if (status === 529 || status >= 500) {
-      return mk("backend_unavailable", "api_overloaded", `the API is overloaded or failing (HTTP ${status})`, true);
+      return mk(
+        "backend_unavailable",
+        "api_overloaded",
+        `the API is overloaded or failing (HTTP ${status})`,
+        true,
+      );
     }
     return mk("backend_invocation_error", "api_bad_request", `request rejected (HTTP ${status}): ${msg}`);
   }

@@ -20,7 +20,13 @@ export const cancelSession = defineTool({
     },
     required: ["ok", "session_id"],
   },
-  annotations: { title: "Cancel a session", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: {
+    title: "Cancel a session",
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
   invalid: (message, raw) => ({
     ok: false,
     session_id: typeof raw.session_id === "string" ? raw.session_id.slice(0, 128) : "",

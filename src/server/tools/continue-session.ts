@@ -16,7 +16,12 @@ export const continueSession = defineTool({
     "Continue a session with a new message. Claude sees the real earlier conversation. Any status but running can be continued.",
   input,
   output: envelopeOutput,
-  annotations: { title: "Continue a session", readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+  annotations: {
+    title: "Continue a session",
+    readOnlyHint: false,
+    destructiveHint: true,
+    openWorldHint: true,
+  },
   invalid: (message, raw) =>
     rejection(
       "continue_session",

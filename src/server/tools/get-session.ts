@@ -27,7 +27,11 @@ export function sessionDetail(s: SessionRecord) {
     request_count: s.request_count,
     working_directory: s.working_directory,
     backend: s.backend ?? null,
-    usage: { input_tokens: s.input_tokens ?? 0, output_tokens: s.output_tokens ?? 0, cost_usd: s.cost_usd ?? null },
+    usage: {
+      input_tokens: s.input_tokens ?? 0,
+      output_tokens: s.output_tokens ?? 0,
+      cost_usd: s.cost_usd ?? null,
+    },
     latest_result: s.latest_result ? JSON.parse(s.latest_result) : null,
   };
 }

@@ -9,7 +9,11 @@ const input = z.object({
     .enum(["general", "verification"])
     .default("general")
     .describe("general (may edit files) or verification (read-only)"),
-  working_directory: z.string().max(4096).optional().describe("Directory to work in; must be inside the allowed dirs"),
+  working_directory: z
+    .string()
+    .max(4096)
+    .optional()
+    .describe("Directory to work in; must be inside the allowed dirs"),
   attachments: z
     .array(z.string().max(4096))
     .max(50)
@@ -19,7 +23,9 @@ const input = z.object({
   allow_tools: boolArg().default(true).describe("false = no tools at all for this run"),
   wait_seconds: intArg(0, 3600)
     .optional()
-    .describe("Return status running after this many seconds; collect with agent_get_session. 0 = wait to the end"),
+    .describe(
+      "Return status running after this many seconds; collect with agent_get_session. 0 = wait to the end",
+    ),
 });
 
 export const runTask = defineTool({

@@ -8,7 +8,11 @@ export const runtimeStatus = defineTool({
   description:
     "Show the server's version, backend, model, profiles, federation and state. No side effects; use it as a readiness check.",
   input: z.object({}),
-  output: { type: "object", properties: { ok: { type: "boolean" }, version: { type: "string" } }, required: ["ok", "version"] },
+  output: {
+    type: "object",
+    properties: { ok: { type: "boolean" }, version: { type: "string" } },
+    required: ["ok", "version"],
+  },
   annotations: { title: "Runtime status", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   invalid: (message) => ({ error: { code: "validation_error", message } }),
   handle: async (_args, ctx) => buildStatus(ctx.status),

@@ -1,6 +1,6 @@
 // agent_verify_task: evidence-bound, fail-closed verification of a claim.
 import { z } from "zod";
-import { verifyInvalid, verifyTask as runVerify } from "../../sessions/verify-workflow.js";
+import { verifyTask as runVerify, verifyInvalid } from "../../sessions/verify-workflow.js";
 import { boolArg, defineTool, envelopeOutput, intArg, textArg } from "../tool.js";
 
 const input = z.object({
@@ -12,7 +12,10 @@ const input = z.object({
     .default([])
     .describe("Files Claude reads as evidence (inside the allowed dirs); a missing one fails closed"),
   fail_closed: boolArg().default(true).describe("Unclear or insufficient answers become fail_closed"),
-  system_profile: z.enum(["verification", "general"]).default("verification").describe("Always runs as verification"),
+  system_profile: z
+    .enum(["verification", "general"])
+    .default("verification")
+    .describe("Always runs as verification"),
   wait_seconds: intArg(0, 3600).optional().describe("As in agent_run_task"),
 });
 
