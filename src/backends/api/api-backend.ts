@@ -182,7 +182,11 @@ async function callTool(
       turnIndex,
       payload: { tool: use.name, source: "unknown", ok: false, error: "tool not available for this run" },
     });
-    return { content: `Error: tool "${use.name}" is not available in this run`, isError: true };
+    const offered = req.tools.map((t) => t.name).join(", ") || "none";
+    return {
+      content: `Error: tool '${use.name}' is not available for this run (available: ${offered})`,
+      isError: true,
+    };
   }
   const started = Date.now();
   let outcome: { content: string; isError: boolean; audit?: Record<string, unknown> };
