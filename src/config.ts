@@ -460,7 +460,7 @@ export function loadConfig(opts: LoadOptions = {}): ConfigResult {
     "claude_code",
   ]);
   const anthropicApiKey = env.ANTHROPIC_API_KEY ?? "";
-  if (executionBackend === "api" && !anthropicApiKey.trim()) {
+  if (backendRaw === "api" && !anthropicApiKey.trim()) {
     problems.push(
       "ANTHROPIC_API_KEY: not set; the api backend needs it (or set CLAUDE_AGENT_MCP_EXECUTION_BACKEND=claude_code)",
     );

@@ -641,7 +641,7 @@ export class SessionService {
       };
     if (s.status === "running") {
       if (isDeadLock(this.owner, s.locked_by, s.lock_expires_at, iso())) {
-        this.store.recover(() => true, iso());
+        this.store.recover((_by, _exp, id) => id === sessionId, iso());
         const after = this.store.getSession(sessionId);
         return {
           ok: true,

@@ -130,7 +130,10 @@ export interface SessionStore {
   listSessions(q: ListQuery): SessionListItem[];
   getEvents(sessionId: string, opts?: { limit?: number; types?: string[] }): StoredEvent[];
   /** Marks `running` sessions whose owner is dead as interrupted; returns their ids. */
-  recover(isDead: (lockedBy: string | null, lockExpiresAt: string | null) => boolean, now: string): string[];
+  recover(
+    isDead: (lockedBy: string | null, lockExpiresAt: string | null, sessionId: string) => boolean,
+    now: string,
+  ): string[];
   getArtifact(artifactId: string): ArtifactRecord | null;
   listArtifacts(sessionId?: string, limit?: number): ArtifactRecord[];
   /** All artifacts, newest first, keyset-paged: the page after `before` (resources/list cursors). */
@@ -396,7 +399,10 @@ class SqliteStore implements SessionStore {
     return out;
   }
 
-  recover(isDead: (lockedBy: string | null, lockExpiresAt: string | null) => boolean, now: string): string[] {
+  recover(
+    isDead: (lockedBy: string | null, lockExpiresAt: string | null, sessionId: string) => boolean,
+    now: string,
+  ): string[] {
     const rows = this.s.running.all() as {
       session_id: string;
       locked_by: string | null;
@@ -404,7 +410,7 @@ class SqliteStore implements SessionStore {
     }[];
     const recovered: string[] = [];
     for (const r of rows) {
-      if (!isDead(r.locked_by, r.lock_expires_at)) continue;
+      if (!isDead(r.locked_by, r.lock_expires_at, r.session_id)) continue;
       this.db.transaction(() => {
         const changed = this.s.interrupt.run({ id: r.session_id, now, lockedBy: r.locked_by }).changes;
         if (changed) {
