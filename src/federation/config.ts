@@ -212,6 +212,15 @@ export function validateFederationConfig(json: unknown, file: string): Federatio
       bad("", "must be an object");
       return;
     }
+    // Uniqueness is checked on the raw (trimmed) name, so it is reported even when other fields are bad.
+    let nameOk = true;
+    if (rawName) {
+      const prev = seen.get(rawName);
+      if (prev !== undefined) {
+        bad("name", `duplicates the name of downstream_servers[${prev}]`);
+        nameOk = false;
+      } else seen.set(rawName, i);
+    }
     const obj = { ...(raw as Record<string, unknown>) };
     // transport: default stdio; case-insensitive; "streamable-http" accepted as an alias of "http".
     if (obj.transport === undefined) obj.transport = "stdio";
@@ -247,21 +256,17 @@ export function validateFederationConfig(json: unknown, file: string): Federatio
       );
       ok = false;
     }
-    const prev = seen.get(name);
-    if (prev !== undefined) {
-      bad("name", `duplicates the name of downstream_servers[${prev}]`);
-      ok = false;
-    } else seen.set(name, i);
 
     const allowed = d.allowed_tools ?? [];
     const allowedUnique: string[] = [];
-    const nameOk = ok;
+    const prefixOk = ok; // allowlist entries are checked only against a well-formed server name
+    ok &&= nameOk;
     allowed.forEach((tool, j) => {
       const full = `${name}${NAME_SEPARATOR}${tool}`;
       if (!tool) {
         bad(`allowed_tools[${j}]`, "must be a non-empty tool name");
         ok = false;
-      } else if (nameOk && !TOOL_NAME_RE.test(full)) {
+      } else if (prefixOk && !TOOL_NAME_RE.test(full)) {
         bad(
           `allowed_tools[${j}]`,
           `${JSON.stringify(tool)} gives the tool name ${JSON.stringify(full)}, which is not a valid Anthropic tool name (^[a-zA-Z0-9_-]{1,64}$)`,

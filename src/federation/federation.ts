@@ -48,7 +48,7 @@ export interface FederationAudit {
   truncated: boolean;
 }
 
-export interface FederationServerStatus {
+export type FederationServerStatus = {
   name: string;
   transport: "stdio" | "http";
   enabled: boolean;
@@ -63,9 +63,9 @@ export interface FederationServerStatus {
   missing_allowed_tools: string[];
   restarts: number;
   error: string | null;
-}
+};
 
-export interface FederationStatus {
+export type FederationStatus = {
   enabled: boolean;
   /** True when at least one profile can see at least one tool. */
   active: boolean;
@@ -74,7 +74,7 @@ export interface FederationStatus {
   config_path: string | null;
   servers: FederationServerStatus[];
   tools_per_profile: Record<FederationProfile, number>;
-}
+};
 
 export interface FederationOptions {
   /** Minimum wait before ready() rediscovers a server whose discovery failed (default 5 s). */
