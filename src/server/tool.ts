@@ -28,7 +28,7 @@ export interface ToolDef<S extends z.ZodType = z.ZodType> {
   output: Record<string, unknown>;
   annotations: ToolAnnotations;
   /** The result object for a validation failure (envelope for workflows, {error} otherwise). */
-  invalid(message: string, raw: Record<string, unknown>): Record<string, unknown>;
+  invalid(message: string, raw: Record<string, unknown>, service?: SessionService): Record<string, unknown>;
   handle(args: z.infer<S>, ctx: ToolContext): Promise<Record<string, unknown>>;
 }
 

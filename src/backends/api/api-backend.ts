@@ -2,7 +2,9 @@
 // are executed through the AgentTool objects handed in (workspace, federation, verify's
 // submit_verdict) and answered with tool_result blocks (is_error on failure). Usage is summed over
 // turns. Every SDK failure becomes a classified BackendError.
-import Anthropic from "@anthropic-ai/sdk";
+// The SDK is loaded on the first run (or by preloadApiSdk after the MCP handshake), never at startup:
+// it is the largest module the server uses and the handshake does not need it.
+import type Anthropic from "@anthropic-ai/sdk";
 import type { Config } from "../../config.js";
 import { federationAuditEvents, isFederationAudit } from "../../federation/index.js";
 import type { Logger } from "../../log.js";
@@ -38,10 +40,24 @@ export interface ApiBackendOptions {
   timeoutMs?: number;
 }
 
+type Sdk = typeof import("@anthropic-ai/sdk").default;
+let sdk: Sdk | null = null;
+let sdkLoading: Promise<Sdk> | null = null;
+
+/** Loads the Anthropic SDK once; later calls share the same promise. */
+export function preloadApiSdk(): Promise<Sdk> {
+  sdkLoading ??= import("@anthropic-ai/sdk").then((m) => {
+    sdk = m.default;
+    return sdk;
+  });
+  return sdkLoading;
+}
+
 export function createApiBackend(config: Config, logger: Logger, opts: ApiBackendOptions = {}): Backend {
   let client: Anthropic | null = null;
-  const getClient = () => {
-    client ??= new Anthropic({
+  const getClient = async () => {
+    const Sdk = sdk ?? (await preloadApiSdk());
+    client ??= new Sdk({
       apiKey: config.anthropicApiKey,
       baseURL: config.anthropicBaseUrl ?? undefined,
       maxRetries: opts.maxRetries ?? config.apiMaxRetries,
@@ -60,7 +76,7 @@ export function createApiBackend(config: Config, logger: Logger, opts: ApiBacken
       workspace_tools: config.workspaceTools,
       capabilities: CAPABILITIES,
     }),
-    run: (req) => runLoop(getClient(), config, logger, req),
+    run: async (req) => runLoop(await getClient(), config, logger, req),
   };
 }
 
@@ -121,6 +137,9 @@ async function runLoop(
         { type: "tool_use" }
       >[];
       if (!uses.length || resp.stop_reason !== "tool_use") break;
+      // Recorded before the turn cap is checked: a structured answer (submit_verdict) given on the
+      // last allowed turn still counts.
+      for (const use of uses) toolCalls.push({ name: use.name, input: use.input });
       if (turns >= req.maxTurns) {
         warnings.push(
           `max_turns_reached: the model still wanted to call ${uses.map((u) => u.name).join(", ")} after ${turns} turn(s); raise max_turns or continue the session`,
@@ -130,7 +149,6 @@ async function runLoop(
       }
       const results: ContentBlock[] = [];
       for (const use of uses) {
-        toolCalls.push({ name: use.name, input: use.input });
         req.onProgress(`turn ${turns} of ${req.maxTurns}${tokenNote(usage)}: calling ${use.name}`);
         const outcome = await callTool(byName.get(use.name), use, req, req.turnOffset + turns);
         results.push({
@@ -243,13 +261,13 @@ export function classifyApiError(err: unknown): BackendError {
     text: string,
     retryable?: boolean,
   ) => new BackendError("provider_runtime_error", `Claude API error: ${text}`, cls, code, retryable);
-  if (err instanceof Anthropic.APIConnectionTimeoutError)
+  if (isSdkError(err, "APIConnectionTimeoutError"))
     return mk("backend_timeout", "api_timeout", "the request timed out");
-  if (err instanceof Anthropic.APIConnectionError) {
+  if (isSdkError(err, "APIConnectionError")) {
     return mk("backend_unavailable", "api_connection_error", `could not reach the API (${msg})`, true);
   }
-  if (err instanceof Anthropic.APIError) {
-    const status = err.status ?? 0;
+  if (isSdkError(err, "APIError")) {
+    const status = (err as { status?: number }).status ?? 0;
     if (status === 401 || status === 403) {
       return mk(
         "backend_auth_failure",
@@ -272,4 +290,20 @@ export function classifyApiError(err: unknown): BackendError {
     return mk("backend_invocation_error", "api_bad_request", `request rejected (HTTP ${status}): ${msg}`);
   }
   return mk("backend_invocation_error", "api_bad_request", msg);
+}
+
+/**
+ * `err instanceof Anthropic[name]` once the SDK is loaded here; before that (a caller that loaded
+ * the SDK itself, e.g. doctor) the same test by class name along the prototype chain.
+ */
+function isSdkError(
+  err: unknown,
+  name: "APIError" | "APIConnectionError" | "APIConnectionTimeoutError",
+): boolean {
+  if (!err || typeof err !== "object") return false;
+  if (sdk) return err instanceof sdk[name];
+  for (let p = Object.getPrototypeOf(err); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    if (p.constructor?.name === name) return true;
+  }
+  return false;
 }

@@ -26,7 +26,11 @@ export const verifyTask = defineTool({
   input,
   output: envelopeOutput,
   annotations: { title: "Verify a claim", readOnlyHint: true, destructiveHint: false, openWorldHint: true },
-  invalid: (message) => verifyInvalid(message) as unknown as Record<string, unknown>,
+  invalid: (message, _raw, service) =>
+    verifyInvalid(message, service?.backend.name, service?.config.model) as unknown as Record<
+      string,
+      unknown
+    >,
   handle: async (args, ctx) =>
     (await runVerify(ctx.service, args, {
       signal: ctx.signal,
