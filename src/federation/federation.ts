@@ -3,6 +3,7 @@
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { AgentTool, ToolContext, ToolOutcome } from "../backends/backend.js";
 import type { Logger } from "../log.js";
+import { PROFILES } from "../policy/profiles.js";
 import {
   type DownstreamServerConfig,
   FEDERATION_PROFILES,
@@ -188,11 +189,22 @@ export class Federation {
     }
   }
 
-  /** The tools visible to a profile, as AgentTools (source "federation"). Call after ready(). */
+  /**
+   * The tools visible to a profile, as AgentTools (source "federation"). Call after ready().
+   * Visible = discovered, allowlisted, profile in `profiles_allowed`, and, for a read-only profile
+   * (verification), flagged read-only (MCP readOnlyHint, or the server's `read_only: true`).
+   */
   toolsFor(profile: FederationProfile): AgentTool[] {
-    return this.catalog()
-      .filter((e) => e.conn.config.profilesAllowed.includes(profile))
-      .map((e) => this.agentTool(e));
+    return this.visible(this.catalog(), profile).map((e) => this.agentTool(e));
+  }
+
+  private visible(catalog: CatalogEntry[], profile: FederationProfile): CatalogEntry[] {
+    const readOnlyProfile = PROFILES[profile]?.readOnly ?? true;
+    return catalog.filter(
+      (e) =>
+        e.conn.config.profilesAllowed.includes(profile) &&
+        (!readOnlyProfile || e.conn.config.readOnly || e.tool.annotations?.readOnlyHint === true),
+    );
   }
 
   /** Normalized names visible to a profile (for `downstream_tool_catalog_resolved`). */
@@ -203,10 +215,7 @@ export class Federation {
   status(): FederationStatus {
     const catalog = this.catalog();
     const perProfile = Object.fromEntries(
-      FEDERATION_PROFILES.map((p) => [
-        p,
-        catalog.filter((e) => e.conn.config.profilesAllowed.includes(p)).length,
-      ]),
+      FEDERATION_PROFILES.map((p) => [p, this.visible(catalog, p).length]),
     ) as Record<FederationProfile, number>;
     const servers: FederationServerStatus[] = this.servers.map((cfg) => {
       const conn = this.conns.find((c) => c.config === cfg);

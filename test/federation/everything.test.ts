@@ -22,6 +22,7 @@ beforeAll(async () => {
           args: [EVERYTHING_SERVER, "stdio"],
           allowedTools: ["get-sum"],
           profilesAllowed: ["verification"],
+          readOnly: true,
           discoveryTimeoutSeconds: 20,
         }),
       ],

@@ -45,6 +45,7 @@ describe("federation over streamable http", () => {
           allowed_tools: ["echo", "add", "fail"],
           profiles_allowed: ["general", "verification"],
           call_timeout_seconds: 5,
+          read_only: true,
         },
       ],
     });

@@ -49,7 +49,12 @@ describe("federation over stdio", () => {
   it("offers allowlisted tools per profile, prefixed, and hides the rest", async () => {
     const fed = federate([
       stdioServer("alpha", { allowedTools: ["echo", "add", "read_only"], profilesAllowed: ["general"] }),
-      stdioServer("beta", { allowedTools: ["echo"], profilesAllowed: ["general", "verification"] }),
+      stdioServer("beta", {
+        allowedTools: ["echo"],
+        profilesAllowed: ["general", "verification"],
+        readOnly: true,
+      }),
+      stdioServer("delta", { allowedTools: ["echo", "read_only"], profilesAllowed: ["verification"] }),
       stdioServer("gamma", { allowedTools: ["echo"], profilesAllowed: [] }),
       stdioServer("off", { enabled: false, allowedTools: ["echo"], profilesAllowed: ["general"] }),
     ]);
@@ -61,7 +66,8 @@ describe("federation over stdio", () => {
         .map((t) => t.name)
         .sort(),
     ).toEqual(["alpha__add", "alpha__echo", "alpha__read_only", "beta__echo"]);
-    expect(fed.toolsFor("verification").map((t) => t.name)).toEqual(["beta__echo"]);
+    // Read-only profile: only read-only tools (readOnlyHint, or the server's read_only flag).
+    expect(fed.toolsFor("verification").map((t) => t.name)).toEqual(["beta__echo", "delta__read_only"]);
     const echo = tool(fed, "alpha__echo");
     expect(echo).toMatchObject({ source: "federation", description: "Echo the text back", readOnly: false });
     expect(echo.inputSchema).toMatchObject({ type: "object", required: ["text"] });
@@ -73,7 +79,7 @@ describe("federation over stdio", () => {
       enabled: true,
       active: true,
       discovery: "complete",
-      tools_per_profile: { general: 4, verification: 1 },
+      tools_per_profile: { general: 4, verification: 2 },
     });
     const alpha = st.servers.find((s) => s.name === "alpha");
     expect(alpha).toMatchObject({
@@ -386,7 +392,7 @@ describe("federation over stdio", () => {
 
   it("exposes all test tools when allowlisted", async () => {
     const fed = federate([
-      stdioServer("all", { allowedTools: ALL, profilesAllowed: ["general", "verification"] }),
+      stdioServer("all", { allowedTools: ALL, profilesAllowed: ["general", "verification"], readOnly: true }),
     ]);
     fed.start();
     await fed.ready();
