@@ -36,13 +36,26 @@ async function createBackend(config: Config, logger: Logger): Promise<Backend> {
 
 const FEDERATION_READY_TIMEOUT_MS = 15_000;
 
+const WORKSPACE_TOOL_CACHE_MAX = 64;
+
 /** Tools per run: workspace tools (api backend) plus the federation tools the profile may see. */
 function toolProvider(config: Config, federation: Federation | null): ToolProvider {
+  // Workspace tools are stateless for a given directory, mode and allowed dirs (the allowed dirs
+  // come from the config), so one set per (directory, mode) is built once and reused: building
+  // them converts five zod schemas to JSON Schema, a measurable part of a run's overhead.
+  const workspaceTools = new Map<string, AgentTool[]>();
   return async ({ profile, workingDirectory, allowedDirs }) => {
     const tools: AgentTool[] = [];
     if (config.workspaceTools && config.executionBackend === "api") {
-      const { createWorkspaceTools } = await import("./backends/api/workspace-tools.js");
-      tools.push(...createWorkspaceTools({ workingDirectory, allowedDirs, readOnly: profile.readOnly }));
+      const key = `${profile.readOnly ? "ro" : "rw"}\0${workingDirectory}\0${allowedDirs.join("\0")}`;
+      let set = workspaceTools.get(key);
+      if (!set) {
+        const { createWorkspaceTools } = await import("./backends/api/workspace-tools.js");
+        set = createWorkspaceTools({ workingDirectory, allowedDirs, readOnly: profile.readOnly });
+        if (workspaceTools.size >= WORKSPACE_TOOL_CACHE_MAX) workspaceTools.clear();
+        workspaceTools.set(key, set);
+      }
+      tools.push(...set);
     }
     if (federation?.enabled) {
       await federation.ready({ timeoutMs: FEDERATION_READY_TIMEOUT_MS });
@@ -97,7 +110,7 @@ export async function createRuntime(config: Config): Promise<Runtime> {
     store,
     startedAt: Date.now(),
     activeRuns: () => service.activeRunCount,
-    ...(federation ? { federation: () => federation.status() as unknown as Record<string, unknown> } : {}),
+    ...(federation ? { federation: () => federation.status() } : {}),
   };
   // Discovery runs in the background; the MCP handshake never waits for it.
   federation?.start();
@@ -115,6 +128,15 @@ export async function createRuntime(config: Config): Promise<Runtime> {
     return closed;
   };
   return { config, logger, store, backend, service, status, shutdown };
+}
+
+const WARM_UP_DELAY_MS = 150;
+
+async function warmUp(config: Config): Promise<void> {
+  if (config.executionBackend !== "api") return;
+  const { preloadApiSdk } = await import("./backends/api/api-backend.js");
+  await preloadApiSdk();
+  if (config.workspaceTools) await import("./backends/api/workspace-tools.js");
 }
 
 export async function startServer(config: Config): Promise<void> {
@@ -139,6 +161,12 @@ export async function startServer(config: Config): Promise<void> {
     const server = createServer({ service: rt.service, status: rt.status, logger: rt.logger });
     await serveStdio(server, () => exit("stdin closed"));
   }
+  // What the first run needs (the Anthropic SDK, the workspace tools) is not loaded before the
+  // handshake; it is loaded in the background shortly after, so the first run is not slower.
+  const warm = setTimeout(() => {
+    warmUp(config).catch((err) => rt.logger.debug({ err }, "warm-up failed; the first run loads it"));
+  }, WARM_UP_DELAY_MS);
+  warm.unref();
   rt.logger.info(
     {
       backend: config.executionBackend,

@@ -30,6 +30,10 @@ export class BackendError extends Error {
   /** Conversation produced before the failure (kept so a continuation sees it). */
   transcript: TranscriptMessage[] = [];
   usage?: Usage;
+  /** Result fields gathered before the failure (e.g. the mediation list), kept in the envelope. */
+  resultExtras?: Record<string, unknown>;
+  /** Warnings gathered before the failure. */
+  warnings: string[] = [];
   constructor(
     code: string,
     message: string,
@@ -127,6 +131,8 @@ export interface RunRequest {
   turnOffset: number;
   /** Tools offered to the model; empty when tools are off for this run. */
   tools: AgentTool[];
+  /** allow_tools: false — the model gets no tools at all (claude_code: every built-in tool denied). */
+  toolsDisabled?: boolean;
   /** Earlier events of the session, oldest first (for backends that rebuild context as text). */
   sessionEvents: RunEvent[];
   signal: AbortSignal;

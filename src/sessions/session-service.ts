@@ -91,6 +91,8 @@ export interface RunSpec {
   prompt: string;
   maxTurns: number;
   tools: AgentTool[];
+  /** allow_tools: false on this request. */
+  toolsDisabled?: boolean;
   history: TranscriptMessage[];
   sessionEvents: RunEvent[];
   warnings: string[];
@@ -235,6 +237,7 @@ export class SessionService {
       prompt,
       maxTurns: turns.value,
       tools,
+      toolsDisabled: input.allow_tools === false,
       history: [],
       sessionEvents: [],
       warnings,
@@ -361,6 +364,7 @@ export class SessionService {
         maxTurns: spec.maxTurns,
         turnOffset: spec.turnOffset,
         tools: spec.tools,
+        toolsDisabled: spec.toolsDisabled,
         sessionEvents: spec.sessionEvents,
         signal: run.controller.signal,
         onProgress: (message) => this.emit(run, message, true),
@@ -463,6 +467,8 @@ export class SessionService {
       error = { code: "provider_runtime_error", message: (err as Error)?.message ?? String(err) };
     }
     const partial = err instanceof BackendError ? err.transcript : [];
+    const extras = err instanceof BackendError ? (err.resultExtras ?? {}) : {};
+    const backendWarnings = err instanceof BackendError ? err.warnings : [];
     const usage =
       err instanceof BackendError && err.usage
         ? err.usage
@@ -485,8 +491,8 @@ export class SessionService {
       workflow: spec.workflow,
       profile: spec.profile.name,
       summary: shaped?.summary ?? error.message,
-      result: shaped?.result ?? { output_text: "", metrics },
-      warnings: [...spec.warnings],
+      result: shaped?.result ?? { output_text: "", metrics, ...extras },
+      warnings: [...spec.warnings, ...backendWarnings],
       errors: shaped?.errors ?? [error],
     });
     const failEvents: NewEvent[] = [

@@ -52,7 +52,7 @@ describe("progress", () => {
   it("sends progress at each turn and heartbeats while the model is slow", async () => {
     dir = await tempStateDir();
     const h = await server();
-    fake.enqueue({ text: "slow but done", delayMs: 2600 });
+    fake.enqueue({ text: "slow but done", delayMs: 4000 });
     const seen: { progress: number; message?: string }[] = [];
     const r = await h.call("agent_run_task", { task: "take your time" }, { onprogress: (p) => seen.push(p) });
     expect(r.json.ok).toBe(true);

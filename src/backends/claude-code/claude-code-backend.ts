@@ -191,7 +191,7 @@ export function createClaudeCodeBackend(
       }
     }
 
-    const profile = profileFlags(req.readOnly, cc);
+    const profile = profileFlags(req.readOnly, cc, req.toolsDisabled);
     const addDirs = req.allowedDirs.filter((d) => d !== req.workingDirectory);
     const inlineSystemPrompt = inlineSystem ? systemPrompt : null;
 

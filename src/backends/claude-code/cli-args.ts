@@ -18,7 +18,19 @@ export interface ProfileFlags {
  * when set. The read-only floor stays: a list meant for the general profile cannot make
  * verification writable (agent_verify_task is advertised as read-only).
  */
-export function profileFlags(readOnly: boolean, cc: ClaudeCodeConfig): ProfileFlags {
+/** Every built-in Claude Code tool: denied as a whole when a run has allow_tools: false. */
+export const ALL_BUILTIN_TOOLS = [
+  ...READ_ONLY_TOOLS,
+  ...MUTATING_TOOLS,
+  "WebFetch",
+  "WebSearch",
+  "Task",
+  "TodoWrite",
+];
+
+export function profileFlags(readOnly: boolean, cc: ClaudeCodeConfig, toolsDisabled = false): ProfileFlags {
+  if (toolsDisabled)
+    return { permissionMode: "default", allowedTools: [], disallowedTools: ALL_BUILTIN_TOOLS };
   if (!readOnly) {
     return {
       // An explicit mode, so an operator's settings.json (e.g. bypassPermissions) does not apply.

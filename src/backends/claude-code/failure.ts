@@ -65,11 +65,8 @@ const LIMIT_TOKENS = [
  * A BackendError that also carries what the run produced before it failed (the mediation list,
  * the continuation mode), so the service can put it into the error envelope's `result`.
  */
-export class ClaudeCodeBackendError extends BackendError {
-  resultExtras?: Record<string, unknown>;
-  /** Warnings gathered before the failure (permission denials, mediation rejections). */
-  warnings: string[] = [];
-}
+/** A claude_code failure; resultExtras/warnings (from BackendError) carry mediation and denials. */
+export class ClaudeCodeBackendError extends BackendError {}
 
 export function backendError(failureCode: ClaudeCodeFailureCode, message: string): ClaudeCodeBackendError {
   const code =
