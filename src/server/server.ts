@@ -9,6 +9,8 @@ import {
   ListToolsRequestSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { z } from "zod";
 import type { Logger } from "../log.js";
 import type { SessionService } from "../sessions/session-service.js";
@@ -38,7 +40,13 @@ export const TOOLS: ToolDef[] = [
 
 let listCache: Tool[] | null = null;
 
-/** tools/list payload, computed once per process (schemas are static). */
+/**
+ * tools/list payload, computed once per process (schemas are static). Every MCP client sends it
+ * to its model on every turn, so it is kept compact (bench/: under 3.5 kB for the six original
+ * tools): descriptions stay whole, but the advertised schemas drop what only our own validation
+ * needs (size caps, the session id pattern, empty defaults) and output schemas name the top-level
+ * fields and their types only. Arguments are still validated in full by the zod schemas.
+ */
 export function toolList(): Tool[] {
   listCache ??= TOOLS.map((t) => {
     const schema = z.toJSONSchema(t.input, {
@@ -50,13 +58,70 @@ export function toolList(): Tool[] {
     return {
       name: t.name,
       description: t.description,
-      inputSchema: schema as Tool["inputSchema"],
-      outputSchema: t.output as Tool["outputSchema"],
+      inputSchema: compactInput(schema) as Tool["inputSchema"],
+      outputSchema: compactOutput(t.output) as Tool["outputSchema"],
       annotations: t.annotations,
     };
   });
   return listCache;
 }
+
+const VALIDATION_ONLY = new Set(["maxLength", "minLength", "maxItems", "pattern", "additionalProperties"]);
+
+/** Drops validation-only keywords; `anyOf [X, null]` becomes X with a nullable type. */
+function compactInput(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(compactInput);
+  if (!node || typeof node !== "object") return node;
+  const src = node as Record<string, unknown>;
+  const anyOf = src.anyOf as Record<string, unknown>[] | undefined;
+  if (anyOf?.length === 2 && anyOf[1]?.type === "null" && typeof anyOf[0]?.type === "string") {
+    const { anyOf: _drop, ...rest } = src;
+    const inner = compactInput(anyOf[0]) as Record<string, unknown>;
+    const nullable: Record<string, unknown> = { ...rest, ...inner, type: [inner.type, "null"] };
+    if (Array.isArray(inner.enum)) nullable.enum = [...inner.enum, null];
+    return compactInput(nullable);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(src)) {
+    if (VALIDATION_ONLY.has(k)) continue;
+    if (k === "default" && Array.isArray(v) && v.length === 0) continue;
+    out[k] = k === "properties" ? mapValues(v as Record<string, unknown>, compactInput) : compactInput(v);
+  }
+  return out;
+}
+
+/**
+ * An object with its required top-level fields (the envelope's ten keys), or, for results
+ * without required fields, the top-level fields and their types. Nested shapes are in the docs.
+ */
+function compactOutput(schema: Record<string, unknown>): Record<string, unknown> {
+  if (Array.isArray(schema.required) && schema.required.length) {
+    return { type: "object", required: schema.required };
+  }
+  const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  return {
+    type: "object",
+    properties: mapValues(props, (p) => {
+      const t = (p as Record<string, unknown>).type;
+      return t === undefined ? {} : { type: t };
+    }),
+  };
+}
+
+function mapValues<T>(o: Record<string, unknown>, f: (v: unknown) => T): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = f(v);
+  return out;
+}
+
+/** One Ajv instance per process, created only if a client ever needs schema validation (elicitation). */
+let ajv: AjvJsonSchemaValidator | null = null;
+const lazyValidator: jsonSchemaValidator = {
+  getValidator: (schema) => {
+    ajv ??= new AjvJsonSchemaValidator();
+    return ajv.getValidator(schema);
+  },
+};
 
 export interface ServerDeps {
   service: SessionService;
@@ -69,6 +134,9 @@ export function createServer(deps: ServerDeps): Server {
     { name: SERVER_NAME, version: VERSION },
     {
       capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
+      // The SDK's default builds an Ajv instance (and compiles its meta-schemas) per Server, i.e.
+      // per connection; only elicitation uses it, so it is created on first use and shared.
+      jsonSchemaValidator: lazyValidator,
       instructions:
         "Hand work to Claude: agent_run_task starts a session, agent_continue_session follows up, agent_verify_task checks a claim against evidence (fail-closed). Long runs: pass wait_seconds and collect with agent_get_session.",
     },
@@ -95,7 +163,7 @@ export function createServer(deps: ServerDeps): Server {
     }
     deps.logger.debug({ tool: name }, "tool called");
     const parsed = tool.input.safeParse(raw);
-    if (!parsed.success) return reply(tool.invalid(describeIssues(parsed.error), raw), true);
+    if (!parsed.success) return reply(tool.invalid(describeIssues(parsed.error), raw, deps.service), true);
 
     const token = request.params._meta?.progressToken;
     let step = 0;

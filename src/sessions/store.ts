@@ -181,7 +181,35 @@ const MIGRATIONS: string[] = [
   CREATE INDEX IF NOT EXISTS idx_sessions_status_updated ON sessions(status, updated_at DESC);
   CREATE INDEX IF NOT EXISTS idx_sessions_workflow_updated ON sessions(workflow, updated_at DESC);
   `,
+  // A trigram index over task text and summary, so a rare `query` in agent_list_sessions is a few
+  // index lookups instead of a scan of every session (see listSessions). External content: the
+  // text lives only in `sessions`; triggers keep the index in step, keyed by sessions' rowid.
+  `
+  CREATE VIRTUAL TABLE IF NOT EXISTS sessions_fts USING fts5(task_text, summary_latest,
+    content='sessions', content_rowid='rowid', tokenize='trigram');
+  INSERT INTO sessions_fts(sessions_fts) VALUES ('rebuild');
+  CREATE TRIGGER IF NOT EXISTS sessions_fts_insert AFTER INSERT ON sessions BEGIN
+    INSERT INTO sessions_fts(rowid, task_text, summary_latest) VALUES (new.rowid, new.task_text, new.summary_latest);
+  END;
+  CREATE TRIGGER IF NOT EXISTS sessions_fts_delete AFTER DELETE ON sessions BEGIN
+    INSERT INTO sessions_fts(sessions_fts, rowid, task_text, summary_latest)
+      VALUES ('delete', old.rowid, old.task_text, old.summary_latest);
+  END;
+  CREATE TRIGGER IF NOT EXISTS sessions_fts_update AFTER UPDATE OF task_text, summary_latest ON sessions
+    WHEN old.task_text IS NOT new.task_text OR old.summary_latest IS NOT new.summary_latest BEGIN
+    INSERT INTO sessions_fts(sessions_fts, rowid, task_text, summary_latest)
+      VALUES ('delete', old.rowid, old.task_text, old.summary_latest);
+    INSERT INTO sessions_fts(rowid, task_text, summary_latest) VALUES (new.rowid, new.task_text, new.summary_latest);
+  END;
+  `,
 ];
+
+/**
+ * A `query` matching fewer rows than this is answered from the trigram index (cost: the matches);
+ * a more common one by walking sessions newest first until `limit` rows match (cost: about
+ * limit x sessions / matches rows, so at most limit x sessions / RARE_MATCHES).
+ */
+const RARE_MATCHES = 4000;
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -366,15 +394,40 @@ class SqliteStore implements SessionStore {
       where.push("workflow = ?");
       params.push(q.workflow);
     }
+    let order = "updated_at DESC";
     if (q.query) {
       where.push("(instr(lower(task_text), ?) > 0 OR instr(lower(summary_latest), ?) > 0)");
       const needle = q.query.toLowerCase();
       params.push(needle, needle);
+      const phrase = this.rarePhrase(q.query);
+      if (phrase) {
+        // Candidates from the index, then the exact test above; `+updated_at` keeps the planner
+        // from walking the updated_at index instead of looking the few candidates up.
+        where.push("rowid IN (SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH ?)");
+        params.push(phrase);
+        order = "+updated_at DESC";
+      }
     }
     const sql = `SELECT ${LIST_COLUMNS} FROM sessions ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY updated_at DESC LIMIT ?`;
+      ORDER BY ${order} LIMIT ?`;
     params.push(q.limit);
     return this.cachedStatement(sql).all(...params) as SessionListItem[];
+  }
+
+  /**
+   * The FTS phrase for `query` when the trigram index can answer it and it is rare (fewer than
+   * RARE_MATCHES rows); null otherwise. Only ASCII queries of 3+ characters: the index folds case
+   * like lower() does for ASCII, so its candidates always include every exact match.
+   */
+  private rarePhrase(query: string): string | null {
+    if (query.length < 3 || !/^[\x20-\x7e]+$/.test(query)) return null;
+    const phrase = `"${query.replace(/"/g, '""')}"`;
+    const n = (
+      this.cachedStatement(
+        "SELECT count(*) AS n FROM (SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH ? LIMIT ?)",
+      ).get(phrase, RARE_MATCHES) as { n: number }
+    ).n;
+    return n < RARE_MATCHES ? phrase : null;
   }
 
   private readonly stmtCache = new Map<string, Database.Statement>();

@@ -76,12 +76,13 @@ export function createApiBackend(config: Config, logger: Logger, opts: ApiBacken
       workspace_tools: config.workspaceTools,
       capabilities: CAPABILITIES,
     }),
-    run: async (req) => runLoop(await getClient(), config, logger, req),
+    // The loop reports "turn 1" synchronously, before it first awaits the client (SDK load).
+    run: (req) => runLoop(getClient, config, logger, req),
   };
 }
 
 async function runLoop(
-  client: Anthropic,
+  getClient: () => Promise<Anthropic>,
   config: Config,
   logger: Logger,
   req: RunRequest,
@@ -109,6 +110,7 @@ async function runLoop(
     while (turns < req.maxTurns) {
       turns++;
       req.onProgress(`turn ${turns} of ${req.maxTurns}${tokenNote(usage)}: waiting for the model`);
+      const client = await getClient();
       const resp = await client.messages.create(
         {
           model: config.model,
