@@ -56,6 +56,8 @@ export class BackendError extends Error {
 
 /** Thrown when a run is aborted (client cancel, agent_cancel_session, shutdown). */
 export class RunAbortedError extends Error {
+  /** Tokens spent before the abort, so the session's usage stays true. */
+  usage?: Usage;
   constructor(readonly reason: "cancelled" | "interrupted") {
     super(reason === "cancelled" ? "Run cancelled" : "Run interrupted by server shutdown");
     this.name = "RunAbortedError";

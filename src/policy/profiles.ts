@@ -1,6 +1,7 @@
 // The two execution profiles. Unlike the original, every field here is enforced somewhere:
 // read_only removes write tools (api) or write-capable CLI tools (claude_code); the turn cap
-// clamps max_turns (with a warning); timeouts bound claude_code runs.
+// clamps max_turns (with a warning). The timeouts are reported by the status tool; claude_code
+// runs are bounded by CLAUDE_AGENT_MCP_CLAUDE_CODE_TIMEOUT.
 import type { ProfileName } from "../sessions/store.js";
 
 export interface Profile {

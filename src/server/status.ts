@@ -18,7 +18,7 @@ export interface StatusSource {
 
 const PRESERVED_LIMITATIONS = [
   "claude_code backend: federation tools are reached only through execution mediation (the text protocol), not a native tool loop",
-  "sessions are bound to the backend that created them; no cross-backend migration",
+  "no cross-backend session migration: a session continued on another backend replays its conversation but cannot resume the other backend's native session",
   "mediated workflows are bounded by the per-turn, per-session and workflow-step caps; no open-ended autonomous chaining",
   "mediated execution requires active federation",
   "HTTP transport is single-tenant: every authenticated client sees every session",

@@ -99,7 +99,9 @@ export function describeIssues(err: z.ZodError): string {
     .map((i) => {
       const field = i.path.length ? i.path.join(".") : "arguments";
       let msg = i.message;
-      if (i.code === "invalid_type" && i.input === undefined) msg = "is required";
+      if (i.code === "invalid_type" && /received undefined/.test(i.message)) msg = "is required";
+      else if (i.code === "invalid_type")
+        msg = `must be ${i.expected === "array" ? "an array" : `a ${i.expected}`}`;
       else if (i.code === "invalid_value" && "values" in i)
         msg = `must be one of ${(i.values as unknown[]).join(", ")}`;
       else if (i.code === "unrecognized_keys") return `unknown field(s): ${i.keys.join(", ")}`;

@@ -470,7 +470,7 @@ export class SessionService {
     const extras = err instanceof BackendError ? (err.resultExtras ?? {}) : {};
     const backendWarnings = err instanceof BackendError ? err.warnings : [];
     const usage =
-      err instanceof BackendError && err.usage
+      (err instanceof BackendError || err instanceof RunAbortedError) && err.usage
         ? err.usage
         : { inputTokens: 0, outputTokens: 0, costUsd: null };
     const metrics: Metrics = {
@@ -617,7 +617,7 @@ export class SessionService {
     const deadline = Date.now() + Math.min(waitSeconds, 300) * 1000;
     for (;;) {
       const s = this.store.getSession(sessionId);
-      if (!s || s.status !== "running" || Date.now() >= deadline || signal?.aborted) return s;
+      if (s?.status !== "running" || Date.now() >= deadline || signal?.aborted) return s;
       const run = this.active.get(sessionId);
       const remaining = deadline - Date.now();
       if (run) {

@@ -164,7 +164,11 @@ async function runLoop(
       transcript.push({ role: "user", content: results });
     }
   } catch (err) {
-    if (req.signal.aborted) throw new RunAbortedError("cancelled");
+    if (req.signal.aborted) {
+      const aborted = new RunAbortedError("cancelled");
+      aborted.usage = usage;
+      throw aborted;
+    }
     const be = classifyApiError(err);
     logger.warn(
       { code: be.failure.failure_code, status: (err as { status?: number }).status },
@@ -256,7 +260,9 @@ function fromSdkBlock(b: Anthropic.ContentBlock): ContentBlock | null {
 
 /** Maps SDK errors onto the v1.1.2 classes with the api_* failure codes. */
 export function classifyApiError(err: unknown): BackendError {
-  const msg = (err as Error)?.message ?? String(err);
+  // The provider's own error text, not the raw JSON body the SDK puts in `message`.
+  const body = (err as { error?: { error?: { message?: unknown } } })?.error?.error?.message;
+  const msg = typeof body === "string" ? body : ((err as Error)?.message ?? String(err));
   const mk = (
     cls: ConstructorParameters<typeof BackendError>[2],
     code: string,
