@@ -9,23 +9,16 @@ import {
   type FailureDetails,
   RETRYABLE_CLASSES,
 } from "../backends/backend.js";
+import { AUTH_TOKENS, LIMIT_TOKENS } from "../backends/claude-code/failure.js";
+import type { Metrics } from "../sessions/envelope.js";
 import type { EvidenceEntry, EvidenceFile } from "./evidence.js";
 import { type Assessment, assess, assessUnavailable, type PreflightLint, type Verdict } from "./taxonomy.js";
 import type { ModelVerdict, ResolvedVerdict, VerdictLists } from "./verdict.js";
 
 export type BackendName = "api" | "claude_code";
 
-/** Normalised run metrics (same shape as the envelope's metrics for run/continue). */
-export interface VerifyMetrics {
-  backend: string;
-  model: string;
-  turns: number;
-  duration_ms: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number | null;
-  stop_reason: string | null;
-}
+/** Normalised run metrics: the same block run/continue results carry. */
+export type VerifyMetrics = Metrics;
 
 export interface VerifyResult extends VerdictLists, Assessment {
   verdict: Verdict;
@@ -261,32 +254,7 @@ export function failedRunOutcome(
 // ---------------------------------------------------------------------------------------------
 // Failure classification (v1.1.2, upstream-core.md §7.8), extended to the api backend.
 
-const AUTH_TOKENS = [
-  "not logged in",
-  "not authenticated",
-  "login required",
-  "please log in",
-  "please login",
-  "sign in",
-  "unauthenticated",
-  "credentials",
-  "auth",
-  "token expired",
-  "session expired",
-  "claude login",
-];
-const LIMIT_TOKENS = [
-  "limit",
-  "quota",
-  "rate limit",
-  "usage limit",
-  "exceeded",
-  "too many requests",
-  "cap reached",
-  "daily limit",
-  "monthly limit",
-  "usage cap",
-];
+// The v1.1.2 keyword tables live with the claude_code backend; verification reuses them.
 const API_AUTH_TOKENS = [...AUTH_TOKENS, "api key", "api-key", "unauthorized", "permission", "forbidden"];
 const CONNECTION_TOKENS = [
   "connection",
@@ -302,11 +270,16 @@ const NOT_INSTALLED_TOKENS = ["enoent", "command not found", "not installed", "n
 
 const has = (msg: string, tokens: readonly string[]) => tokens.some((t) => msg.includes(t));
 
-function failure(failureClass: FailureClass, failureCode: string, summary: string): FailureClassification {
+function failure(
+  failureClass: FailureClass,
+  failureCode: string,
+  summary: string,
+  retryable = RETRYABLE_CLASSES.has(failureClass),
+): FailureClassification {
   return {
     failure_class: failureClass,
     failure_code: failureCode,
-    retryable: RETRYABLE_CLASSES.has(failureClass),
+    retryable,
     fallback_recommended: true,
     summary,
   };
@@ -335,11 +308,13 @@ const API_FAILURES = {
       "api_rate_limited",
       "The Anthropic API rate limit was reached. Retry after a delay or use a fallback verifier.",
     ),
+  // Same classes as the api backend's own classifier (classifyApiError): unavailable but retryable.
   overloaded: () =>
     failure(
-      "backend_limit_reached",
+      "backend_unavailable",
       "api_overloaded",
       "The Anthropic API is overloaded or failed on its side. Retry after a delay or use a fallback verifier.",
+      true,
     ),
   timeout: () =>
     failure(
@@ -352,6 +327,7 @@ const API_FAILURES = {
       "backend_unavailable",
       "api_connection_error",
       "Could not connect to the Anthropic API. Check the network and ANTHROPIC_BASE_URL.",
+      true,
     ),
   badRequest: (msg: string) =>
     failure(

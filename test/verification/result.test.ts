@@ -212,7 +212,7 @@ describe("verify result on every path", () => {
       backend: "api",
       error: { code: "provider_runtime_error", message: "fetch failed" },
     });
-    expect(bare.result).toMatchObject({ failure_code: "api_connection_error", retryable: false });
+    expect(bare.result).toMatchObject({ failure_code: "api_connection_error", retryable: true });
     const cancelled = failedRunOutcome({
       ...ctx,
       backend: "api",
@@ -301,8 +301,8 @@ describe("classifyFailure", () => {
         "api_rate_limited",
         true,
       ],
-      [sdkError("InternalServerError", 529, "Overloaded"), "backend_limit_reached", "api_overloaded", true],
-      [sdkError("InternalServerError", 500, "server error"), "backend_limit_reached", "api_overloaded", true],
+      [sdkError("InternalServerError", 529, "Overloaded"), "backend_unavailable", "api_overloaded", true],
+      [sdkError("InternalServerError", 500, "server error"), "backend_unavailable", "api_overloaded", true],
       [
         sdkError("APIConnectionTimeoutError", undefined, "Request timed out."),
         "backend_timeout",
@@ -313,7 +313,7 @@ describe("classifyFailure", () => {
         sdkError("APIConnectionError", undefined, "Connection error."),
         "backend_unavailable",
         "api_connection_error",
-        false,
+        true,
       ],
       [
         sdkError("BadRequestError", 400, "max_tokens too large"),
@@ -328,8 +328,8 @@ describe("classifyFailure", () => {
         false,
       ],
       [new Error("request timeout"), "backend_timeout", "api_timeout", true],
-      [new Error("Overloaded"), "backend_limit_reached", "api_overloaded", true],
-      [new Error("fetch failed"), "backend_unavailable", "api_connection_error", false],
+      [new Error("Overloaded"), "backend_unavailable", "api_overloaded", true],
+      [new Error("fetch failed"), "backend_unavailable", "api_connection_error", true],
       [new Error("something else"), "backend_invocation_error", "api_bad_request", false],
     ] as const)("%s → %s / %s", (err, cls, code, retryable) => {
       expect(classifyFailure(err, "api")).toMatchObject({

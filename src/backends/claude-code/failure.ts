@@ -30,7 +30,7 @@ const CLASS_OF: Record<ClaudeCodeFailureCode, FailureClass> = {
 
 // v1.1.2 token lists, plus the phrases the current CLI prints ("Invalid API key · Please run
 // /login", "Credit balance is too low", "Claude AI usage limit reached").
-const AUTH_TOKENS = [
+export const AUTH_TOKENS = [
   "not logged in",
   "not authenticated",
   "login required",
@@ -46,7 +46,7 @@ const AUTH_TOKENS = [
   "invalid api key",
   "/login",
 ];
-const LIMIT_TOKENS = [
+export const LIMIT_TOKENS = [
   "limit",
   "quota",
   "rate limit",
