@@ -9,6 +9,7 @@
 //   node bench/run.mjs --out=/tmp/r.json                      write the results elsewhere
 //
 // Benchmarks are not tests: they never fail on a missed target (exit 0), they report it.
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
@@ -131,10 +132,19 @@ async function coldStart(fakeUrl) {
       listBytes = s.listBytes;
       await stopChild(s.child);
     }
+    // Reference: a bare `node -e ""` spawned and exited, on the same machine at the same moment.
+    const bare = [];
+    for (let i = 0; i < SIZES.coldRuns; i++) {
+      const t = now();
+      const c = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+      await new Promise((r) => c.once("exit", r));
+      bare.push(now() - t);
+    }
     const six = tools.filter((t) => SIX.includes(t.name));
     return {
       initialize_ms: stats(init),
       tools_list_ms: stats(list),
+      bare_node_ms: stats(bare),
       rss_at_handshake_mib: stats(rssHandshake),
       idle_rss_mib: stats(rss),
       idle_wait_ms: IDLE_WAIT_MS,
@@ -644,6 +654,7 @@ function printTable() {
   if (c) {
     add("cold start", "spawn → initialize (ms)", fmt(c.initialize_ms));
     add("cold start", "spawn → tools/list (ms)", fmt(c.tools_list_ms));
+    add("cold start", 'reference: bare `node -e ""` spawn → exit (ms)', fmt(c.bare_node_ms));
     add(
       "cold start",
       "tools/list bytes: six / all tools",

@@ -209,7 +209,7 @@ const MIGRATIONS: string[] = [
  * a more common one by walking sessions newest first until `limit` rows match (cost: about
  * limit x sessions / matches rows, so at most limit x sessions / RARE_MATCHES).
  */
-const RARE_MATCHES = 4000;
+const RARE_MATCHES = 500;
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
