@@ -6,6 +6,7 @@
 // an explicit `rejected:malformed_request`, never a crash; one per-request counter takes every
 // approval; a downstream error or `isError` result is `failed`, not `completed`.
 import type { ClaudeCodeConfig } from "../../config.js";
+import { federationAuditEvents, isFederationAudit } from "../../federation/index.js";
 import { type AgentTool, RunAbortedError, type RunEvent } from "../backend.js";
 import { describeTool } from "./prompt.js";
 
@@ -740,6 +741,10 @@ export class MediationRun {
         sessionId: this.ctx.sessionId,
         turnIndex,
       });
+      // The same audit trail as the api backend's tool loop (argument names only, never values).
+      if (isFederationAudit(res.audit)) {
+        for (const e of federationAuditEvents(res.audit)) this.ctx.emit(e.type, turnIndex, e.payload);
+      }
       const content = typeof res.content === "string" ? res.content : JSON.stringify(res.content);
       if (res.isError)
         return fail(`downstream tool returned an error: ${clip(content, EVENT_TEXT_CHARS)}`, content);
