@@ -41,6 +41,12 @@ export const TOOLS: ToolDef[] = [
 let listCache: Tool[] | null = null;
 
 /**
+ * Every result is a JSON object carried as structuredContent. Its fields are documented per tool in
+ * the README; repeating them here would cost every calling model about 1.5 kB per tools/list.
+ */
+const OUTPUT_SCHEMA: Tool["outputSchema"] = { type: "object" };
+
+/**
  * tools/list payload, computed once per process (schemas are static). Every MCP client sends it
  * to its model on every turn, so it is kept compact (bench/: under 3.5 kB for the six original
  * tools): descriptions stay whole, but the advertised schemas drop what only our own validation
@@ -59,16 +65,40 @@ export function toolList(): Tool[] {
       name: t.name,
       description: t.description,
       inputSchema: compactInput(schema) as Tool["inputSchema"],
-      outputSchema: compactOutput(t.output) as Tool["outputSchema"],
-      annotations: t.annotations,
+      outputSchema: OUTPUT_SCHEMA,
+      annotations: advertisedAnnotations(t.annotations),
     };
   });
   return listCache;
 }
 
-const VALIDATION_ONLY = new Set(["maxLength", "minLength", "maxItems", "pattern", "additionalProperties"]);
+/**
+ * Annotations without the title (UIs show the name) and without hints that state the MCP default
+ * (readOnly false, destructive true, idempotent false, openWorld true) — except destructiveHint on
+ * tools that change things, which clients such as Codex use to ask for approval.
+ */
+function advertisedAnnotations(a: ToolDef["annotations"]): ToolDef["annotations"] {
+  const out: ToolDef["annotations"] = {};
+  if (a.readOnlyHint) out.readOnlyHint = true;
+  if (!a.readOnlyHint && a.destructiveHint !== undefined) out.destructiveHint = a.destructiveHint;
+  if (a.idempotentHint) out.idempotentHint = true;
+  if (a.openWorldHint === false) out.openWorldHint = false;
+  return out;
+}
 
-/** Drops validation-only keywords; `anyOf [X, null]` becomes X with a nullable type. */
+const VALIDATION_ONLY = new Set([
+  "maxLength",
+  "minLength",
+  "maxItems",
+  "maximum",
+  "pattern",
+  "additionalProperties",
+]);
+
+/**
+ * Drops validation-only keywords; `anyOf [X, null]` (an optional field that also accepts null)
+ * is advertised as plain X: leaving the field out means the same.
+ */
 function compactInput(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(compactInput);
   if (!node || typeof node !== "object") return node;
@@ -76,36 +106,16 @@ function compactInput(node: unknown): unknown {
   const anyOf = src.anyOf as Record<string, unknown>[] | undefined;
   if (anyOf?.length === 2 && anyOf[1]?.type === "null" && typeof anyOf[0]?.type === "string") {
     const { anyOf: _drop, ...rest } = src;
-    const inner = compactInput(anyOf[0]) as Record<string, unknown>;
-    const nullable: Record<string, unknown> = { ...rest, ...inner, type: [inner.type, "null"] };
-    if (Array.isArray(inner.enum)) nullable.enum = [...inner.enum, null];
-    return compactInput(nullable);
+    return compactInput({ ...rest, ...(anyOf[0] as Record<string, unknown>) });
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(src)) {
     if (VALIDATION_ONLY.has(k)) continue;
     if (k === "default" && Array.isArray(v) && v.length === 0) continue;
+    if (k === "minimum" && v === 0) continue;
     out[k] = k === "properties" ? mapValues(v as Record<string, unknown>, compactInput) : compactInput(v);
   }
   return out;
-}
-
-/**
- * An object with its required top-level fields (the envelope's ten keys), or, for results
- * without required fields, the top-level fields and their types. Nested shapes are in the docs.
- */
-function compactOutput(schema: Record<string, unknown>): Record<string, unknown> {
-  if (Array.isArray(schema.required) && schema.required.length) {
-    return { type: "object", required: schema.required };
-  }
-  const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
-  return {
-    type: "object",
-    properties: mapValues(props, (p) => {
-      const t = (p as Record<string, unknown>).type;
-      return t === undefined ? {} : { type: t };
-    }),
-  };
 }
 
 function mapValues<T>(o: Record<string, unknown>, f: (v: unknown) => T): Record<string, T> {

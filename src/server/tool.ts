@@ -25,7 +25,6 @@ export interface ToolDef<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   input: S;
-  output: Record<string, unknown>;
   annotations: ToolAnnotations;
   /** The result object for a validation failure (envelope for workflows, {error} otherwise). */
   invalid(message: string, raw: Record<string, unknown>, service?: SessionService): Record<string, unknown>;
@@ -58,40 +57,6 @@ export const sessionIdArg = () =>
     .min(1, "must not be empty")
     .max(128, "must be at most 128 characters")
     .regex(/^[A-Za-z0-9_.-]+$/, "must contain only letters, digits, '_', '-' and '.'");
-
-export const errorOutput = {
-  type: "object",
-  properties: { code: { type: "string" }, message: { type: "string" }, details: { type: "object" } },
-  required: ["code", "message"],
-};
-
-export const envelopeOutput = {
-  type: "object",
-  properties: {
-    ok: { type: "boolean" },
-    session_id: { type: "string" },
-    status: { type: "string" },
-    workflow: { type: "string" },
-    profile: { type: "string" },
-    summary: { type: "string" },
-    result: { type: "object" },
-    artifacts: { type: "array", items: { type: "object" } },
-    warnings: { type: "array", items: { type: "string" } },
-    errors: { type: "array", items: errorOutput },
-  },
-  required: [
-    "ok",
-    "session_id",
-    "status",
-    "workflow",
-    "profile",
-    "summary",
-    "result",
-    "artifacts",
-    "warnings",
-    "errors",
-  ],
-};
 
 /** Formats zod issues as "field: problem; field: problem". */
 export function describeIssues(err: z.ZodError): string {

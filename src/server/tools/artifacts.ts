@@ -15,7 +15,7 @@ import { z } from "zod";
 import { artifactUri } from "../../sessions/envelope.js";
 import type { SessionService } from "../../sessions/session-service.js";
 import type { ArtifactRecord, SessionStore } from "../../sessions/store.js";
-import { defineTool, errorOutput, intArg, sessionIdArg } from "../tool.js";
+import { defineTool, intArg, sessionIdArg } from "../tool.js";
 
 /** Largest slice one read returns (agent_read_artifact's max_bytes and resources/read). */
 export const MAX_READ_BYTES = 256 * 1024;
@@ -168,34 +168,14 @@ const notFound = (id: string) => ({
   error: { code: "artifact_not_found", message: `Artifact not found: ${id}` },
 });
 
-const metaOutput = {
-  type: "object",
-  properties: {
-    artifact_id: { type: "string" },
-    session_id: { type: "string" },
-    artifact_type: { type: "string" },
-    logical_name: { type: "string" },
-    mime_type: { type: "string" },
-    size_bytes: { type: "integer" },
-    sha256: { type: "string" },
-    created_at: { type: "string" },
-    uri: { type: "string" },
-  },
-  required: ["artifact_id", "session_id", "artifact_type", "logical_name", "mime_type", "size_bytes", "uri"],
-};
-
 export const listArtifacts = defineTool({
   name: "agent_list_artifacts",
   description:
-    "List artifacts (saved outputs and verification reports): one session's in creation order, or the most recent across all sessions. Read one with agent_read_artifact or as the MCP resource at `uri`.",
+    "Artifacts (outputs, verification reports) of one session or the most recent overall; read with agent_read_artifact or as the resource at `uri`.",
   input: z.object({
     session_id: sessionIdArg().nullish().describe("Only this session's artifacts"),
     limit: intArg(1, 500).default(50).describe("How many artifacts to return"),
   }),
-  output: {
-    type: "object",
-    properties: { artifacts: { type: "array", items: metaOutput }, error: errorOutput },
-  },
   annotations: { title: "List artifacts", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   invalid: (message) => ({ error: { code: "validation_error", message } }),
   handle: async (args, ctx) => {
@@ -219,18 +199,6 @@ export const readArtifact = defineTool({
       .default(DEFAULT_READ_BYTES)
       .describe(`Most bytes to return (default ${DEFAULT_READ_BYTES}, at most ${MAX_READ_BYTES})`),
   }),
-  output: {
-    type: "object",
-    properties: {
-      artifact: metaOutput,
-      content: { type: "string" },
-      encoding: { type: "string", enum: ["utf-8", "base64"] },
-      offset: { type: "integer" },
-      next_offset: { type: "integer" },
-      eof: { type: "boolean" },
-      error: errorOutput,
-    },
-  },
   annotations: { title: "Read an artifact", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   invalid: (message) => ({ error: { code: "validation_error", message } }),
   handle: async (args, ctx) => {

@@ -1,6 +1,6 @@
 // agent_cancel_session: abort a run in flight (the Anthropic request or the claude process tree).
 import { z } from "zod";
-import { defineTool, errorOutput, sessionIdArg } from "../tool.js";
+import { defineTool, sessionIdArg } from "../tool.js";
 
 const input = z.object({ session_id: sessionIdArg() });
 
@@ -9,17 +9,6 @@ export const cancelSession = defineTool({
   description:
     "Cancel a running session's run. The session becomes cancelled and can be continued later. Idempotent.",
   input,
-  output: {
-    type: "object",
-    properties: {
-      ok: { type: "boolean" },
-      session_id: { type: "string" },
-      status: { type: "string" },
-      summary: { type: "string" },
-      errors: { type: "array", items: errorOutput },
-    },
-    required: ["ok", "session_id"],
-  },
   annotations: {
     title: "Cancel a session",
     readOnlyHint: false,

@@ -3,13 +3,13 @@
 import { z } from "zod";
 import type { SessionService } from "../../sessions/session-service.js";
 import type { SessionRecord } from "../../sessions/store.js";
-import { boolArg, defineTool, errorOutput, intArg, sessionIdArg } from "../tool.js";
+import { boolArg, defineTool, intArg, sessionIdArg } from "../tool.js";
 
 const input = z.object({
   session_id: sessionIdArg(),
-  wait_seconds: intArg(0, 300).optional().describe("Wait up to this long for a running session to finish"),
-  include_events: boolArg().default(false).describe("Include the session's event log"),
-  events_limit: intArg(1, 1000).default(100).describe("How many of the latest events to include"),
+  wait_seconds: intArg(0, 300).optional().describe("Long-poll a running session (s)"),
+  include_events: boolArg().default(false),
+  events_limit: intArg(1, 1000).default(100),
 });
 
 export function sessionDetail(s: SessionRecord) {
@@ -54,19 +54,8 @@ export async function readSession(
 
 export const getSession = defineTool({
   name: "agent_get_session",
-  description:
-    "Get a session: status, summary, counters, usage and latest_result (the last envelope). wait_seconds long-polls a running session.",
+  description: "Status, usage and latest_result (last envelope) of a session; wait_seconds long-polls.",
   input,
-  output: {
-    type: "object",
-    properties: {
-      session_id: { type: "string" },
-      status: { type: "string" },
-      latest_result: { type: ["object", "null"] },
-      events: { type: "array", items: { type: "object" } },
-      error: errorOutput,
-    },
-  },
   annotations: { title: "Get a session", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   invalid: (message) => ({ error: { code: "validation_error", message } }),
   handle: (args, ctx) => readSession(ctx.service, args, ctx.signal),

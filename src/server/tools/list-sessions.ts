@@ -1,22 +1,18 @@
 // agent_list_sessions: recent sessions, newest first, with optional filters.
 import { z } from "zod";
-import { defineTool, errorOutput, intArg } from "../tool.js";
+import { defineTool, intArg } from "../tool.js";
 
 const input = z.object({
   limit: intArg(1, 200).default(20),
   status: z.enum(["created", "running", "completed", "failed", "interrupted", "cancelled"]).nullish(),
   workflow: z.enum(["run_task", "continue_session", "verify_task"]).nullish(),
-  query: z.string().max(500).nullish().describe("Substring of the task text or latest summary"),
+  query: z.string().max(500).nullish().describe("Text in task or summary"),
 });
 
 export const listSessions = defineTool({
   name: "agent_list_sessions",
-  description: "List recent sessions (newest first), filtered by status, workflow or a text query.",
+  description: "Recent sessions, newest first; filter by status, workflow or text.",
   input,
-  output: {
-    type: "object",
-    properties: { sessions: { type: "array", items: { type: "object" } }, error: errorOutput },
-  },
   annotations: { title: "List sessions", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   invalid: (message) => ({ error: { code: "validation_error", message } }),
   handle: async (args, ctx) => ({
