@@ -39,6 +39,7 @@ const result = await build({
   format: "esm",
   sourcemap: true,
   splitting: true,
+  minify: true,
   external: ["better-sqlite3", "pino", "execa", "@anthropic-ai/sdk"],
   define: { __VERSION__: JSON.stringify(pkg.version) },
   banner: {

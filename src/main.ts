@@ -132,11 +132,11 @@ export async function createRuntime(config: Config): Promise<Runtime> {
 
 const WARM_UP_DELAY_MS = 150;
 
-async function warmUp(config: Config): Promise<void> {
-  if (config.executionBackend !== "api") return;
-  const { preloadApiSdk } = await import("./backends/api/api-backend.js");
-  await preloadApiSdk();
-  if (config.workspaceTools) await import("./backends/api/workspace-tools.js");
+async function warmUp(rt: Runtime): Promise<void> {
+  await rt.backend.warm?.();
+  if (rt.config.executionBackend === "api" && rt.config.workspaceTools) {
+    await import("./backends/api/workspace-tools.js");
+  }
 }
 
 export async function startServer(config: Config): Promise<void> {
@@ -164,7 +164,7 @@ export async function startServer(config: Config): Promise<void> {
   // What the first run needs (the Anthropic SDK, the workspace tools) is not loaded before the
   // handshake; it is loaded in the background shortly after, so the first run is not slower.
   const warm = setTimeout(() => {
-    warmUp(config).catch((err) => rt.logger.debug({ err }, "warm-up failed; the first run loads it"));
+    warmUp(rt).catch((err) => rt.logger.debug({ err }, "warm-up failed; the first run loads it"));
   }, WARM_UP_DELAY_MS);
   warm.unref();
   rt.logger.info(

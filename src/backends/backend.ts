@@ -176,4 +176,6 @@ export interface Backend {
   /** Status details for agent_get_runtime_status (never secrets). */
   describe(): Record<string, unknown>;
   close?(): Promise<void>;
+  /** Loads what the first run needs, after the handshake, so the first run is not slower. */
+  warm?(): Promise<void>;
 }

@@ -18,6 +18,8 @@ export interface ArtifactDraft {
 }
 
 export class ArtifactWriter {
+  /** Session directories already created by this process (one mkdir per session, not per write). */
+  private readonly madeDirs = new Set<string>();
   constructor(
     private readonly dir: string,
     private readonly maxBytes: number,
@@ -33,7 +35,10 @@ export class ArtifactWriter {
     const artifactId = `art_${randomUUID().replace(/-/g, "").slice(0, 16)}`;
     const safe = d.name.replace(/\.\./g, "_").replace(/[/\\]/g, "_");
     const sessionDir = join(this.dir, d.sessionId);
-    mkdirSync(sessionDir, { recursive: true });
+    if (!this.madeDirs.has(sessionDir)) {
+      mkdirSync(sessionDir, { recursive: true });
+      this.madeDirs.add(sessionDir);
+    }
     const path = join(sessionDir, `${artifactId}-${safe}`);
     writeFileSync(path, buf);
     return {

@@ -137,6 +137,7 @@ interface ActiveRun {
 }
 
 const HEARTBEAT_FLOOR_MS = 250;
+const MIN_OUTPUT_ARTIFACT_CHARS = 50;
 
 export class SessionService {
   readonly config: Config;
@@ -755,7 +756,12 @@ function defaultFinish({ result, metrics }: RunOutcome): FinishedRun {
         payload: { summary: summarize(out), stop_reason: result.stopReason },
       },
     ],
-    artifacts: out.trim() ? [{ type: "output", name: "output.txt", mime: "text/plain", body: out }] : [],
+    // As upstream: an output artifact only for answers of 50 characters or more (shorter ones
+    // live in the envelope and latest_result).
+    artifacts:
+      out.trim().length >= MIN_OUTPUT_ARTIFACT_CHARS
+        ? [{ type: "output", name: "output.txt", mime: "text/plain", body: out }]
+        : [],
   };
 }
 

@@ -77,6 +77,12 @@ export function createApiBackend(config: Config, logger: Logger, opts: ApiBacken
       capabilities: CAPABILITIES,
     }),
     // The loop reports "turn 1" synchronously, before it first awaits the client (SDK load).
+    warm: async () => {
+      await getClient();
+      // Node loads its fetch implementation (undici) on first use; the SDK's first request pays for
+      // it unless something touched it before.
+      void new Headers();
+    },
     run: (req) => runLoop(getClient, config, logger, req),
   };
 }
