@@ -135,7 +135,12 @@ const WARM_UP_DELAY_MS = 150;
 async function warmUp(rt: Runtime): Promise<void> {
   await rt.backend.warm?.();
   if (rt.config.executionBackend === "api" && rt.config.workspaceTools) {
-    await import("./backends/api/workspace-tools.js");
+    const { createWorkspaceTools } = await import("./backends/api/workspace-tools.js");
+    createWorkspaceTools({
+      workingDirectory: process.cwd(),
+      allowedDirs: rt.config.allowedDirs,
+      readOnly: false,
+    });
   }
 }
 

@@ -118,9 +118,17 @@ function failure(message: string, auditPath?: string): ToolOutcome {
   };
 }
 
-/** JSON Schema for the model, without `$schema` and zod's MAX_SAFE_INTEGER bounds on integers. */
+const schemaCache = new WeakMap<z.ZodType, Record<string, unknown>>();
+
+/**
+ * JSON Schema for the model, without `$schema` and zod's MAX_SAFE_INTEGER bounds on integers.
+ * Computed once per schema: the schemas are static and every run's tool set needs them.
+ */
 function inputSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const cached = schemaCache.get(schema);
+  if (cached) return cached;
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>;
+  schemaCache.set(schema, rest);
   for (const prop of Object.values((rest.properties ?? {}) as Record<string, Record<string, unknown>>)) {
     if (prop.maximum === Number.MAX_SAFE_INTEGER) delete prop.maximum;
   }
