@@ -46,7 +46,7 @@ program
   .option("--live", "also make one small model call")
   .option("--env-file <path>", "read this .env file instead of ./.env")
   .action(async (opts: { live?: boolean; envFile?: string }) => {
-    const { runDoctor } = await import("./doctor.js");
+    const { runDoctor } = await import("./cli/doctor.js");
     process.exitCode = await runDoctor({ envFile: opts.envFile, live: Boolean(opts.live) });
   });
 
@@ -59,7 +59,7 @@ sessions
   .option("--json", "print JSON")
   .option("--env-file <path>", "read this .env file instead of ./.env")
   .action(async (opts: { status?: string; limit: string; json?: boolean; envFile?: string }) => {
-    const { listCommand } = await import("./sessions-cli.js");
+    const { listCommand } = await import("./cli/sessions.js");
     process.exitCode = listCommand(configForReading(opts.envFile), opts);
   });
 sessions
@@ -69,7 +69,7 @@ sessions
   .option("--json", "print JSON")
   .option("--env-file <path>", "read this .env file instead of ./.env")
   .action(async (id: string, opts: { events?: boolean; json?: boolean; envFile?: string }) => {
-    const { showCommand } = await import("./sessions-cli.js");
+    const { showCommand } = await import("./cli/sessions.js");
     process.exitCode = showCommand(configForReading(opts.envFile), id, opts);
   });
 

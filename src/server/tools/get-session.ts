@@ -7,7 +7,7 @@ import { boolArg, defineTool, intArg, sessionIdArg } from "../tool.js";
 
 const input = z.object({
   session_id: sessionIdArg(),
-  wait_seconds: intArg(0, 300).optional().describe("Long-poll a running session (s)"),
+  wait_seconds: intArg(0, 300).optional().describe("Long-poll up to N s"),
   include_events: boolArg().default(false),
   events_limit: intArg(1, 1000).default(100),
 });

@@ -13,9 +13,7 @@ const input = z.object({
   attachments: z.array(z.string().max(4096)).max(50).default([]).describe("Text files given as context"),
   max_turns: intArg(1, 100).optional().describe("Model turns (cap: 50, verification 20)"),
   allow_tools: boolArg().default(true),
-  wait_seconds: intArg(0, 3600)
-    .optional()
-    .describe("After N s return status running; collect via agent_get_session. 0: wait"),
+  wait_seconds: intArg(0, 3600).optional().describe("Return status running after N s (0: wait to the end)"),
 });
 
 export const runTask = defineTool({

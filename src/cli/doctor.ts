@@ -5,8 +5,8 @@
 // with --live only, one tiny model call. Secrets (API key, tokens, federation headers) never appear.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type Config, loadConfig } from "./config.js";
-import { VERSION } from "./version.js";
+import { type Config, loadConfig } from "../config.js";
+import { VERSION } from "../version.js";
 
 type Mark = "pass" | "fail" | "warn" | "info";
 
@@ -127,7 +127,7 @@ function checkWritableDir(r: Report, label: string, dir: string): boolean {
 }
 
 async function checkDatabase(r: Report, dbPath: string): Promise<void> {
-  const { openStore, SCHEMA_VERSION } = await import("./sessions/store.js");
+  const { openStore, SCHEMA_VERSION } = await import("../sessions/store.js");
   let store: ReturnType<typeof openStore> | null = null;
   try {
     store = openStore(dbPath);
@@ -176,7 +176,7 @@ async function checkBackend(r: Report, c: Config): Promise<boolean> {
       ? `${cc.cliPath} (found on PATH; CLAUDE_AGENT_MCP_CLAUDE_CODE_CLI_PATH=${cc.configuredCliPath} is not a file)`
       : `${cc.cliPath}${cc.configuredCliPath ? "" : " (found on PATH)"}`,
   );
-  const { checkClaudeCli } = await import("./backends/claude-code/cli-process.js");
+  const { checkClaudeCli } = await import("../backends/claude-code/cli-process.js");
   const v = await checkClaudeCli(cc.cliPath);
   if (v.ok) r.add("pass", "claude --version", v.version || "(no version printed)");
   else {
@@ -211,7 +211,7 @@ async function checkFederation(r: Report, c: Config): Promise<void> {
     r.add("info", "federation", "disabled (CLAUDE_AGENT_MCP_FEDERATION_ENABLED is not true)");
     return;
   }
-  const { loadFederationConfig } = await import("./federation/config.js");
+  const { loadFederationConfig } = await import("../federation/config.js");
   const path = c.federationConfigPath ?? "";
   const res = loadFederationConfig(path);
   if (!res.ok) {
@@ -264,7 +264,7 @@ const API_HINTS: Record<string, string> = {
 async function liveApi(r: Report, c: Config): Promise<void> {
   const [{ default: Anthropic }, { classifyApiError }] = await Promise.all([
     import("@anthropic-ai/sdk"),
-    import("./backends/api/api-backend.js"),
+    import("../backends/api/api-backend.js"),
   ]);
   const client = new Anthropic({
     apiKey: c.anthropicApiKey,
@@ -322,8 +322,8 @@ const CLI_HINTS: Record<string, string> = {
 
 async function liveClaudeCode(r: Report, c: Config, env: NodeJS.ProcessEnv, cwd: string): Promise<void> {
   const [{ runCli, childEnv }, { classifyApiStatus, classifyText }] = await Promise.all([
-    import("./backends/claude-code/cli-process.js"),
-    import("./backends/claude-code/failure.js"),
+    import("../backends/claude-code/cli-process.js"),
+    import("../backends/claude-code/failure.js"),
   ]);
   const cc = c.claudeCode;
   const o = await runCli({

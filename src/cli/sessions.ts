@@ -2,10 +2,10 @@
 // operators without an MCP client. Tables on stdout (cut to the terminal width), or --json.
 // A missing DB is not created: it simply has no sessions yet.
 import { existsSync } from "node:fs";
-import type { Config } from "./config.js";
-import { artifactMeta } from "./server/tools/artifacts.js";
-import { sessionDetail } from "./server/tools/get-session.js";
-import { openStore, type SessionListItem, type SessionStatus, type SessionStore } from "./sessions/store.js";
+import type { Config } from "../config.js";
+import { artifactMeta } from "../server/tools/artifacts.js";
+import { sessionDetail } from "../server/tools/get-session.js";
+import { openStore, type SessionListItem, type SessionStatus, type SessionStore } from "../sessions/store.js";
 
 const STATUSES: SessionStatus[] = ["created", "running", "completed", "failed", "interrupted", "cancelled"];
 const MAX_LIMIT = 1000;
