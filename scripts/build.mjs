@@ -26,6 +26,20 @@ const zodEnglishOnly = {
   },
 };
 
+// The MCP SDK's Server and Client import its Ajv provider (Ajv + ajv-formats, ~150 kB) at load
+// time, though only elicitation and client-side output validation use it: every import of that
+// module is pointed at src/server/lazy-ajv.ts, which loads the real provider on first use.
+const lazyAjv = {
+  name: "lazy-ajv",
+  setup(b) {
+    b.onResolve({ filter: /ajv-provider\.js$|^@modelcontextprotocol\/sdk\/validation\/ajv$/ }, (args) =>
+      args.importer.includes("lazy-ajv")
+        ? undefined
+        : { path: new URL("../src/server/lazy-ajv.ts", import.meta.url).pathname },
+    );
+  },
+};
+
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 const result = await build({
@@ -40,13 +54,13 @@ const result = await build({
   sourcemap: true,
   splitting: true,
   minify: true,
-  external: ["better-sqlite3", "pino", "execa", "@anthropic-ai/sdk"],
+  external: ["better-sqlite3", "execa", "@anthropic-ai/sdk"],
   define: { __VERSION__: JSON.stringify(pkg.version) },
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
   metafile: true,
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, lazyAjv],
   logLevel: "warning",
 });
 chmodSync("dist/cli.js", 0o755);

@@ -6,7 +6,7 @@
 // it is the largest module the server uses and the handshake does not need it.
 import type Anthropic from "@anthropic-ai/sdk";
 import type { Config } from "../../config.js";
-import { federationAuditEvents, isFederationAudit } from "../../federation/index.js";
+import { federationAuditEvents, isFederationAudit } from "../../federation/audit.js";
 import type { Logger } from "../../log.js";
 import {
   type AgentTool,

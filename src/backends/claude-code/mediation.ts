@@ -6,7 +6,7 @@
 // an explicit `rejected:malformed_request`, never a crash; one per-request counter takes every
 // approval; a downstream error or `isError` result is `failed`, not `completed`.
 import type { ClaudeCodeConfig } from "../../config.js";
-import { federationAuditEvents, isFederationAudit } from "../../federation/index.js";
+import { federationAuditEvents, isFederationAudit } from "../../federation/audit.js";
 import { type AgentTool, RunAbortedError, type RunEvent } from "../backend.js";
 import { describeTool } from "./prompt.js";
 
