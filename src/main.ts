@@ -150,18 +150,20 @@ export async function startServer(config: Config): Promise<void> {
     { version: VERSION, backend: config.executionBackend, transport: config.transport, model: config.model },
     `claude-agent-mcp v${VERSION} starting`,
   );
+  // The HTTP transport replaces this with its own, which closes the listener around it.
+  let shutdown = rt.shutdown;
   const exit = (reason: string) => {
     // A second signal while draining forces the exit.
     const hard = setTimeout(() => process.exit(0), 5000);
     hard.unref();
-    rt.shutdown(reason).finally(() => process.exit(0));
+    shutdown(reason).finally(() => process.exit(0));
   };
   process.on("SIGINT", () => exit("SIGINT"));
   process.on("SIGTERM", () => exit("SIGTERM"));
 
   if (config.transport === "streamable-http") {
     const { serveHttp } = await import("./server/transports/http.js");
-    await serveHttp(rt, () => exit("http closed"));
+    shutdown = await serveHttp(rt, () => exit("http closed"));
   } else {
     const server = createServer({ service: rt.service, status: rt.status, logger: rt.logger });
     await serveStdio(server, () => exit("stdin closed"));

@@ -514,26 +514,29 @@ function listenErrorMessage(err: NodeJS.ErrnoException, host: string, port: numb
 }
 
 /**
- * Runs the streamable-http transport for the process. Shutdown (SIGINT/SIGTERM through
- * rt.shutdown): stop accepting connections and sessions, let the runtime interrupt in-flight runs
- * (their callers still get the `interrupted` envelope) and close the DB, then end every MCP
+ * Runs the streamable-http transport for the process and returns the process's shutdown, which
+ * wraps the runtime's: stop accepting connections and sessions, let the runtime interrupt in-flight
+ * runs (their callers still get the `interrupted` envelope) and close the DB, then end every MCP
  * session and drop what is left. `onClose` is called if the listener goes away on its own.
  */
-export async function serveHttp(rt: Runtime, onClose: () => void, opts: HttpOptions = {}): Promise<void> {
+export async function serveHttp(
+  rt: Runtime,
+  onClose: () => void,
+  opts: HttpOptions = {},
+): Promise<(reason: string) => Promise<void>> {
   const handle = await startHttp(
     { config: rt.config, service: rt.service, status: rt.status, logger: rt.logger },
     opts,
   );
   let shuttingDown = false;
-  const runtimeShutdown = rt.shutdown;
   let done: Promise<void> | null = null;
-  rt.shutdown = (reason: string) => {
+  const shutdown = (reason: string) => {
     shuttingDown = true;
     done ??= (async () => {
       handle.stopAccepting();
       try {
         // SessionService.shutdown bounds itself (4 s), inside the process's 5 s exit budget.
-        await runtimeShutdown(reason);
+        await rt.shutdown(reason);
         // Interrupted runs answer their callers; give those answers a moment to go out.
         await handle.drain(SHUTDOWN_DRAIN_MS);
       } finally {
@@ -553,4 +556,5 @@ export async function serveHttp(rt: Runtime, onClose: () => void, opts: HttpOpti
     },
     `listening on ${handle.url}`,
   );
+  return shutdown;
 }
