@@ -1,7 +1,11 @@
 // How the backend invokes `claude`: argv per profile, cwd, env, stdin, and how the JSON result
 // becomes a RunResult.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLAUDE_CODE_CAPABILITIES, checkClaudeCli } from "../../src/backends/claude-code/index.js";
+import { buildStatus } from "../../src/server/status.js";
+import { openStore } from "../../src/sessions/store.js";
 import { FAKE_CLAUDE, flagValue, type Harness, setup } from "./harness.js";
 
 let h: Harness;
@@ -215,7 +219,18 @@ describe("CLI check and status", () => {
     expect(d.cli_path).toBe(FAKE_CLAUDE);
     expect(d.cli_version).toBe("9.9.9 (Claude Code)");
     expect(d.cli_check).toBe("ok");
-    expect(d.capability_flags).toMatchObject({
+    expect(d.capability_flags).toBeUndefined(); // stated once, at the status snapshot's top level
+    mkdirSync(h.config.stateDir, { recursive: true });
+    const store = openStore(join(h.config.stateDir, "status.db"));
+    const st = buildStatus({
+      config: h.config,
+      backend: h.backend,
+      store,
+      startedAt: Date.now(),
+      activeRuns: () => 0,
+    });
+    store.close();
+    expect(st.capability_flags).toMatchObject({
       limited_tool_forwarding_enabled: false,
       execution_mediation_enabled: true,
       federation_enabled: false,
@@ -223,20 +238,20 @@ describe("CLI check and status", () => {
       backend_supports_native_multiturn: true,
       backend_supports_downstream_tools: false,
     });
-    expect(d.continuation_settings).toEqual({
+    expect(st.continuation_settings).toEqual({
       max_continuation_turns: 5,
       max_continuation_warnings: 3,
       max_continuation_forwarding_events: 3,
       include_verification_context: true,
       include_tool_downgrade_context: true,
     });
-    expect(d.mediation_settings).toEqual({
+    expect(st.mediation_settings).toEqual({
       enabled: true,
       max_actions_per_turn: 5,
       allowed_action_types: [],
       include_results_in_continuation: true,
     });
-    expect(d.workflow_settings).toEqual({
+    expect(st.workflow_settings).toEqual({
       max_workflow_steps: 3,
       allowed_tools: [],
       denied_tools: [],

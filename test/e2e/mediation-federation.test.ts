@@ -391,8 +391,6 @@ describe("claude_code execution mediation → federation over stdio", () => {
       cli_path: FAKE_CLAUDE,
       cli_check: "ok",
       cli_version: "3.1.4 (Claude Code)",
-      mediation_settings: { enabled: true },
-      capability_flags: { execution_mediation_enabled: true, federation_enabled: true },
     });
     expect(s.mediation_settings).toMatchObject({ enabled: true, max_actions_per_turn: 1 });
     expect(s.capability_flags).toMatchObject({
@@ -478,6 +476,6 @@ describe("claude_code execution mediation with federation disabled", () => {
 
     const st = await rig.server.call("agent_get_runtime_status", {});
     expect(st.json).toMatchObject({ federation_enabled: false, federation_active: false });
-    expect(st.json.backend_details.mediation_settings.enabled).toBe(true);
+    expect(st.json.mediation_settings.enabled).toBe(true);
   });
 });

@@ -513,35 +513,8 @@ export function createClaudeCodeBackend(
           general: profileFlags(false, cc),
           verification: profileFlags(true, cc),
         },
-        capability_flags: {
-          limited_tool_forwarding_enabled: cc.limitedToolForwarding,
-          execution_mediation_enabled: cc.enableExecutionMediation,
-          federation_enabled: config.federationEnabled,
-          ...Object.fromEntries(
-            Object.entries(CLAUDE_CODE_CAPABILITIES).map(([k, v]) => [`backend_${k}`, v]),
-          ),
-        },
-        continuation_settings: {
-          max_continuation_turns: cc.maxContinuationTurns,
-          max_continuation_warnings: cc.maxContinuationWarnings,
-          max_continuation_forwarding_events: cc.maxContinuationForwardingEvents,
-          include_verification_context: cc.includeVerificationContext,
-          include_tool_downgrade_context: cc.includeToolDowngradeContext,
-        },
-        mediation_settings: {
-          enabled: cc.enableExecutionMediation,
-          max_actions_per_turn: cc.maxMediatedActionsPerTurn,
-          allowed_action_types: cc.allowedMediatedActionTypes,
-          include_results_in_continuation: cc.includeMediatedResultsInContinuation,
-        },
-        workflow_settings: {
-          max_workflow_steps: cc.maxMediatedWorkflowSteps,
-          allowed_tools: cc.allowedMediatedTools,
-          denied_tools: cc.deniedMediatedTools,
-          max_session_approvals: cc.maxSessionMediatedApprovals,
-          include_rejected_in_continuation: cc.includeRejectedMediationInContinuation,
-          policy_profile: cc.mediationPolicyProfile,
-        },
+        // Capability flags and the continuation/mediation/workflow settings are in the status
+        // snapshot's top level (server/status.ts), built from the same config.
       };
     },
   };
