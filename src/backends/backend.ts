@@ -34,6 +34,8 @@ export class BackendError extends Error {
   resultExtras?: Record<string, unknown>;
   /** Warnings gathered before the failure. */
   warnings: string[] = [];
+  /** Model turns that ran before the failure (counted into the session's turns and metrics). */
+  turns = 0;
   constructor(
     code: string,
     message: string,

@@ -474,10 +474,11 @@ export class SessionService {
       (err instanceof BackendError || err instanceof RunAbortedError) && err.usage
         ? err.usage
         : { inputTokens: 0, outputTokens: 0, costUsd: null };
+    const turnsRun = err instanceof BackendError ? err.turns : 0;
     const metrics: Metrics = {
       backend: this.backend.name,
       model: this.config.model,
-      turns: 0,
+      turns: turnsRun,
       duration_ms: durationMs,
       input_tokens: usage.inputTokens,
       output_tokens: usage.outputTokens,
@@ -514,7 +515,7 @@ export class SessionService {
       owner: this.owner.id,
       status,
       now: iso(),
-      turnsAdded: 0,
+      turnsAdded: turnsRun,
       summary: null,
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,

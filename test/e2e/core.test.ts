@@ -4,7 +4,13 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { allText, errorReply, type FakeAnthropic, startFakeAnthropic } from "../helpers/fake-anthropic.js";
+import {
+  allText,
+  errorReply,
+  type FakeAnthropic,
+  startFakeAnthropic,
+  toolUseReply,
+} from "../helpers/fake-anthropic.js";
 import {
   type Harness,
   REPO_ROOT,
@@ -261,6 +267,19 @@ describe("provider failures", () => {
     expect(c.json.result.output_text).toBe("recovered");
     // The failed request left no dangling user turn in the replay.
     expect(fake.requests.at(-1)!.body.messages).toHaveLength(1);
+  });
+});
+
+describe("failure after completed turns", () => {
+  it("counts the turns that ran before the provider failed", async () => {
+    dir = await tempStateDir();
+    const h = await server();
+    fake.enqueue(toolUseReply("list_directory", { path: "." }), errorReply(500, "boom"));
+    const r = await h.call("agent_run_task", { task: "look around" });
+    expect(r.json).toMatchObject({ ok: false, status: "failed" });
+    expect(r.json.result.metrics.turns).toBe(1);
+    const got = await h.call("agent_get_session", { session_id: r.json.session_id });
+    expect(got.json.turn_count).toBe(1);
   });
 });
 

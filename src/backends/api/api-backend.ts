@@ -182,6 +182,8 @@ async function runLoop(
     );
     be.transcript = transcript;
     be.usage = usage;
+    // The failed call was not a completed turn.
+    be.turns = Math.max(0, turns - 1);
     throw be;
   }
 

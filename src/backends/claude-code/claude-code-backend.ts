@@ -146,7 +146,7 @@ export function createClaudeCodeBackend(
     let turns = 0;
     let model: string | null = null;
     const resultExtras: Record<string, unknown> = {};
-    const partial = () => ({ transcript, usage, warnings, resultExtras });
+    const partial = () => ({ transcript, usage, warnings, resultExtras, turns });
 
     // Federation tools: taught through the mediation protocol, described as text (limited
     // forwarding), or not offered at all. verify_task ignores federation, as upstream.

@@ -104,9 +104,12 @@ export function failureSummary(err: BackendError): Record<string, unknown> {
 /** Attaches partial output to an error before it leaves the backend. */
 export function withPartial(
   err: ClaudeCodeBackendError,
-  partial: Pick<RunResult, "transcript" | "usage" | "warnings"> & { resultExtras?: Record<string, unknown> },
+  partial: Pick<RunResult, "transcript" | "usage" | "warnings" | "turns"> & {
+    resultExtras?: Record<string, unknown>;
+  },
 ): ClaudeCodeBackendError {
   err.transcript = partial.transcript;
+  err.turns = partial.turns;
   err.usage = partial.usage;
   err.warnings = partial.warnings;
   err.resultExtras = partial.resultExtras;
