@@ -40,6 +40,9 @@ const lazyAjv = {
   },
 };
 
+// `--clean` (prepack): start from an empty dist/, so a package never carries chunks of old builds.
+if (process.argv.includes("--clean")) rmSync("dist", { recursive: true, force: true });
+
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 const result = await build({
