@@ -96,6 +96,11 @@ function buildResult(
   };
 }
 
+/** The result of a request refused before (or instead of) a verification: fail_closed, not performed. */
+function notPerformed(ctx: ResultContext): VerifyResult {
+  return buildResult("fail_closed", NO_LISTS, assess("fail_closed", ctx.preflight), null, false, ctx, null);
+}
+
 /** Metrics for paths where no model call happened (or its figures are unknown). */
 export function emptyMetrics(backend: string, model: string): VerifyMetrics {
   return {
@@ -135,15 +140,7 @@ export function missingEvidenceOutcome(ctx: ResultContext & { missing: readonly 
   return {
     ok: false,
     summary: "Verification fail_closed",
-    result: buildResult(
-      "fail_closed",
-      NO_LISTS,
-      assess("fail_closed", ctx.preflight),
-      null,
-      false,
-      ctx,
-      null,
-    ),
+    result: notPerformed(ctx),
     errors: ctx.missing.map((p) => ({ code: "missing_evidence", message: `Evidence path not found: ${p}` })),
     warnings: [],
   };
@@ -166,15 +163,7 @@ export function rejectedOutcome(
   return {
     ok: false,
     summary: ctx.message,
-    result: buildResult(
-      "fail_closed",
-      NO_LISTS,
-      assess("fail_closed", ctx.preflight),
-      null,
-      false,
-      ctx,
-      null,
-    ),
+    result: notPerformed(ctx),
     errors: [error],
     warnings: [...(ctx.warnings ?? [])],
   };
@@ -194,15 +183,7 @@ export function refusedEvidenceOutcome(
   return {
     ok: false,
     summary: errors[0]?.message ?? "Evidence refused by policy",
-    result: buildResult(
-      "fail_closed",
-      NO_LISTS,
-      assess("fail_closed", ctx.preflight),
-      null,
-      false,
-      ctx,
-      null,
-    ),
+    result: notPerformed(ctx),
     errors,
     warnings: [],
   };

@@ -67,6 +67,20 @@ function decisionText(code: string): string {
 }
 
 /** One entry of `result.mediation.actions`. */
+/** The identity and arguments part of a record, shared by its rejected and executed forms. */
+type RecordBase = Omit<
+  MediatedActionRecord,
+  "status" | "policy_decision" | "reason" | "result_summary" | "round"
+>;
+
+interface Execution {
+  status: "completed" | "failed";
+  summary: string;
+  content: string;
+  failureReason: string | null;
+  decision: string;
+}
+
 export interface MediatedActionRecord {
   kind: "action" | "workflow_step";
   request_id: string;
@@ -431,6 +445,37 @@ export class MediationRun {
     return rec;
   }
 
+  /** A gate rejected an action or workflow step: recorded, nothing executed. */
+  private recordRejection(out: RoundOutcome, base: RecordBase, decision: string, round: number): void {
+    this.record(
+      out,
+      {
+        ...base,
+        status: "rejected",
+        policy_decision: decision,
+        reason: decisionText(decision),
+        result_summary: "",
+      },
+      round,
+    );
+  }
+
+  /** An approved action or step ran: recorded with its outcome; its content goes back to the model. */
+  private recordExecution(out: RoundOutcome, base: RecordBase, ex: Execution, round: number): void {
+    this.record(
+      out,
+      {
+        ...base,
+        status: ex.status,
+        policy_decision: ex.decision,
+        reason: ex.failureReason,
+        result_summary: ex.summary,
+      },
+      round,
+      ex.content,
+    );
+  }
+
   private async processAction(
     raw: string,
     turnIndex: number,
@@ -495,17 +540,7 @@ export class MediationRun {
         failure_reason: decisionText(decision),
         rejection_reason: rejectionReason(decision),
       });
-      this.record(
-        out,
-        {
-          ...base,
-          status: "rejected",
-          policy_decision: decision,
-          reason: decisionText(decision),
-          result_summary: "",
-        },
-        round,
-      );
+      this.recordRejection(out, base, decision, round);
       return;
     }
     this.approvedThisRequest++;
@@ -526,18 +561,7 @@ export class MediationRun {
       failure_reason: ex.failureReason,
       policy_decision: ex.decision,
     });
-    this.record(
-      out,
-      {
-        ...base,
-        status: ex.status,
-        policy_decision: ex.decision,
-        reason: ex.failureReason,
-        result_summary: ex.summary,
-      },
-      round,
-      ex.content,
-    );
+    this.recordExecution(out, base, ex, round);
   }
 
   private async processWorkflow(
@@ -657,17 +681,7 @@ export class MediationRun {
           rejection_reason: rejectionReason(decision),
           failure_reason: decisionText(decision),
         });
-        this.record(
-          out,
-          {
-            ...base,
-            status: "rejected",
-            policy_decision: decision,
-            reason: decisionText(decision),
-            result_summary: "",
-          },
-          round,
-        );
+        this.recordRejection(out, base, decision, round);
         continue;
       }
       this.approvedThisRequest++;
@@ -693,18 +707,7 @@ export class MediationRun {
         failure_reason: ex.failureReason,
         policy_decision: ex.decision,
       });
-      this.record(
-        out,
-        {
-          ...base,
-          status: ex.status,
-          policy_decision: ex.decision,
-          reason: ex.failureReason,
-          result_summary: ex.summary,
-        },
-        round,
-        ex.content,
-      );
+      this.recordExecution(out, base, ex, round);
     }
     this.finishWorkflow(agg, turnIndex);
   }
@@ -718,13 +721,7 @@ export class MediationRun {
     toolName: string,
     args: Record<string, unknown>,
     turnIndex: number,
-  ): Promise<{
-    status: "completed" | "failed";
-    summary: string;
-    content: string;
-    failureReason: string | null;
-    decision: string;
-  }> {
+  ): Promise<Execution> {
     const tool = this.ctx.tools.find((t) => t.name === toolName);
     const fail = (why: string, content = "") => ({
       status: "failed" as const,
